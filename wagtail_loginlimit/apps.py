@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class WagtailLoginLimitConfig(AppConfig):
+    name = "wagtail_loginlimit"
+    label = "wagtail_loginlimit"
+    verbose_name = _("Login limits")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system checks)

@@ -1,0 +1,151 @@
+"""System checks: invalid `WAGTAIL_LOGINLIMIT` values and missing axes wiring,
+each with a hint that says what to write."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core import checks
+from django.utils.module_loading import import_string
+
+from .conf import SETTING_NAME, code_settings
+
+BACKEND = "wagtail_loginlimit.backends.LoginLimitBackend"
+LOCKOUT_CALLABLE = "wagtail_loginlimit.responses.axes_lockout_response"
+HANDLER = "wagtail_loginlimit.handler.LoginLimitHandler"
+LOGIN_FORM = "wagtail_loginlimit.forms.LoginForm"
+REQUIRED_APPS = ("axes", "wagtail.contrib.settings")
+
+
+def _is_subclass(path: str, base_path: str) -> bool:
+    try:
+        return issubclass(import_string(path), import_string(base_path))
+    except (ImportError, TypeError):
+        return False
+
+
+@checks.register(checks.Tags.security)
+def check_configuration(app_configs=None, **kwargs):
+    """E001: each invalid value of WAGTAIL_LOGINLIMIT."""
+    errors = []
+    for key, error in code_settings().errors.items():
+        errors.append(
+            checks.Error(
+                f"{SETTING_NAME}[{key!r}] is invalid: {' '.join(error.messages)}",
+                hint=f"Fix or remove {key!r} in {SETTING_NAME}; until then the "
+                "default or admin value is used.",
+                obj=SETTING_NAME,
+                id="wagtail_loginlimit.E001",
+            )
+        )
+    return errors
+
+
+@checks.register(checks.Tags.security, checks.Tags.compatibility)
+def check_wiring(app_configs=None, **kwargs):
+    """E002–E006, W001, W003: the apps, backend, middleware, handler, response
+    and login form."""
+    found = []
+    for app in REQUIRED_APPS:
+        if app not in settings.INSTALLED_APPS:
+            found.append(
+                checks.Error(
+                    f"{app!r} is not in INSTALLED_APPS.",
+                    hint=f"Add {app!r} to INSTALLED_APPS, before 'wagtail_loginlimit'.",
+                    id="wagtail_loginlimit.E002",
+                )
+            )
+
+    backends = list(settings.AUTHENTICATION_BACKENDS)
+    ours = [i for i, path in enumerate(backends) if _is_subclass(path, BACKEND)]
+    if not ours:
+        found.append(
+            checks.Error(
+                "Failed logins are not limited: the login-limit backend is not in "
+                "AUTHENTICATION_BACKENDS.",
+                hint=f"Put {BACKEND!r} first in AUTHENTICATION_BACKENDS, before "
+                "'django.contrib.auth.backends.ModelBackend'.",
+                id="wagtail_loginlimit.E003",
+            )
+        )
+    elif ours[0] != 0:
+        found.append(
+            checks.Error(
+                f"{BACKEND!r} comes after {backends[0]!r} in AUTHENTICATION_BACKENDS, "
+                "so passwords are checked before a lockout can refuse them.",
+                hint=f"Move {BACKEND!r} to the top of AUTHENTICATION_BACKENDS.",
+                id="wagtail_loginlimit.E003",
+            )
+        )
+    if any(_is_subclass(path, "axes.backends.AxesStandaloneBackend") and not
+           _is_subclass(path, BACKEND) for path in backends):
+        found.append(
+            checks.Warning(
+                "An axes backend is configured besides the login-limit backend; "
+                "axes.backends.AxesBackend lets locked-out users in through "
+                "aauthenticate().",
+                hint=f"Use only {BACKEND!r}.",
+                id="wagtail_loginlimit.W001",
+            )
+        )
+
+    if "axes.middleware.AxesMiddleware" not in settings.MIDDLEWARE:
+        found.append(
+            checks.Error(
+                "Locked-out logins get no lockout page: 'axes.middleware.AxesMiddleware'"
+                " is not in MIDDLEWARE.",
+                hint="Add 'axes.middleware.AxesMiddleware' at the end of MIDDLEWARE.",
+                id="wagtail_loginlimit.E004",
+            )
+        )
+    if getattr(settings, "AXES_LOCKOUT_CALLABLE", None) != LOCKOUT_CALLABLE:
+        found.append(
+            checks.Error(
+                "Locked-out logins get django-axes' own response, which echoes the "
+                "username and does not say how long the lockout lasts.",
+                hint=f"Set AXES_LOCKOUT_CALLABLE = {LOCKOUT_CALLABLE!r}.",
+                id="wagtail_loginlimit.E006",
+            )
+        )
+
+    handler = getattr(settings, "AXES_HANDLER", "")
+    if not _is_subclass(handler, HANDLER):
+        found.append(
+            checks.Error(
+                f"AXES_HANDLER is {handler!r}, so django-axes counts failures by its "
+                "own rules and the login limits are ignored.",
+                hint=f"Set AXES_HANDLER = {HANDLER!r}.",
+                id="wagtail_loginlimit.E005",
+            )
+        )
+
+    if "wagtail.admin" in settings.INSTALLED_APPS:
+        form = getattr(settings, "WAGTAILADMIN_USER_LOGIN_FORM", "")
+        if not _is_subclass(form, "wagtail_loginlimit.forms.LoginLimitFormMixin"):
+            found.append(
+                checks.Warning(
+                    "The Wagtail login page will not say how many attempts remain.",
+                    hint=f"Set WAGTAILADMIN_USER_LOGIN_FORM = {LOGIN_FORM!r}, or add "
+                    "wagtail_loginlimit.forms.LoginLimitFormMixin to your login form.",
+                    id="wagtail_loginlimit.W003",
+                )
+            )
+    return found
+
+
+@checks.register(checks.Tags.compatibility)
+def check_sqlite_locking(app_configs=None, databases=None, **kwargs):
+    """W004: SQLite without IMMEDIATE transactions fails parallel logins."""
+    found = []
+    for alias, db in settings.DATABASES.items():
+        if "sqlite" not in db.get("ENGINE", ""):
+            continue
+        if db.get("OPTIONS", {}).get("transaction_mode") != "IMMEDIATE":
+            found.append(
+                checks.Warning(
+                    f"Database {alias!r} is SQLite without IMMEDIATE transactions: "
+                    "parallel failed logins may fail with 'database is locked'.",
+                    hint='Add "OPTIONS": {"transaction_mode": "IMMEDIATE"} to it.',
+                    id="wagtail_loginlimit.W004",
+                )
+            )
+    return found

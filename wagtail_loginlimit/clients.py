@@ -1,0 +1,140 @@
+"""Who "the client" is: normalised IP, IPv6 network, username, and the counter keys
+that each lockout method counts under."""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import unicodedata
+from dataclasses import dataclass
+
+# Django's own username field is 150 characters; axes' columns hold 255. Longer
+# input is kept distinguishable by a digest instead of crashing the insert.
+MAX_USERNAME_LENGTH = 255
+_DIGEST_LENGTH = 32
+
+UNKNOWN_IP = "unknown"
+
+METHOD_IP = "ip"
+METHOD_USERNAME = "username"
+METHOD_IP_AND_USERNAME = "ip_and_username"
+METHOD_IP_OR_USERNAME = "ip_or_username"
+METHODS = (METHOD_IP, METHOD_USERNAME, METHOD_IP_AND_USERNAME, METHOD_IP_OR_USERNAME)
+
+# What one counter counts: the scopes a lockout method is made of.
+SCOPE_IP = "ip"
+SCOPE_USERNAME = "username"
+SCOPE_PAIR = "ip_and_username"
+SCOPES_BY_METHOD = {
+    METHOD_IP: (SCOPE_IP,),
+    METHOD_USERNAME: (SCOPE_USERNAME,),
+    METHOD_IP_AND_USERNAME: (SCOPE_PAIR,),
+    METHOD_IP_OR_USERNAME: (SCOPE_IP, SCOPE_USERNAME),
+}
+
+
+def clip_text(value: str | None, limit: int = MAX_USERNAME_LENGTH) -> str | None:
+    """Shorten `value` to `limit` characters, keeping long values distinct by a digest."""
+    if value is None:
+        return None
+    value = value.replace("\x00", "\ufffd")
+    if len(value) <= limit:
+        return value
+    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{value[: limit - _DIGEST_LENGTH - 1]}#{digest[:_DIGEST_LENGTH]}"
+
+
+def normalize_username(username: str | None) -> str:
+    """Usernames are counted case-insensitively and Unicode-normalised (NFKC), so
+    `Admin`, `ADMIN` and `ａｄｍｉｎ` share one count."""
+    if username is None:
+        return ""
+    text = unicodedata.normalize("NFKC", str(username)).casefold().strip()
+    return clip_text(text) or ""
+
+
+def parse_ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address, with IPv4-mapped IPv6 (::ffff:a.b.c.d) unwrapped; None if unusable."""
+    if not value:
+        return None
+    try:
+        address = ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+        return address.ipv4_mapped
+    return address
+
+
+def ip_group(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, ipv6_prefix: int
+) -> str:
+    """The text a client's IP is counted under: the IPv4 address itself, or the
+    IPv6 network of `ipv6_prefix` bits, since one attacker owns a whole /64."""
+    if address is None:
+        return UNKNOWN_IP
+    if address.version == 6 and ipv6_prefix < 128:
+        return str(ipaddress.IPv6Network((address, ipv6_prefix), strict=False))
+    return str(address)
+
+
+@dataclass(frozen=True)
+class Client:
+    """One login attempt's identity, normalised for counting."""
+
+    ip_address: str | None  # the address as seen, for records and logs
+    ip_group: str  # what IP counters count: address or IPv6 network
+    username: str  # normalised, "" when none was given
+    raw_username: str | None  # as typed (clipped), for events and records
+
+    @classmethod
+    def build(
+        cls, ip_address: str | None, username: str | None, ipv6_prefix: int = 64
+    ) -> Client:
+        address = parse_ip(ip_address)
+        return cls(
+            ip_address=str(address) if address else None,
+            ip_group=ip_group(address, ipv6_prefix),
+            username=normalize_username(username),
+            raw_username=clip_text(None if username is None else str(username)),
+        )
+
+    @property
+    def address(self):
+        return parse_ip(self.ip_address)
+
+
+@dataclass(frozen=True)
+class CounterKey:
+    """The identity of one counter: a scope and the values it is counted by."""
+
+    scope: str
+    ip_group: str | None
+    username: str | None
+
+    @property
+    def digest(self) -> str:
+        """Fixed-length unique key for storage, whatever the username's length."""
+        raw = "\x00".join((self.scope, self.ip_group or "", self.username or ""))
+        return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
+
+    def __str__(self) -> str:
+        if self.scope == SCOPE_IP:
+            return self.ip_group or UNKNOWN_IP
+        if self.scope == SCOPE_USERNAME:
+            return self.username or ""
+        return f"{self.username} @ {self.ip_group}"
+
+
+def counter_keys(client: Client, method: str) -> list[CounterKey]:
+    """The counters a failure of `client` adds to under lockout `method`."""
+    keys = []
+    for scope in SCOPES_BY_METHOD[method]:
+        keys.append(
+            CounterKey(
+                scope=scope,
+                ip_group=None if scope == SCOPE_USERNAME else client.ip_group,
+                username=None if scope == SCOPE_IP else client.username,
+            )
+        )
+    return keys

@@ -1,0 +1,112 @@
+"""Events for other plugins: Wagtail hooks and Django signals with one payload.
+
+    from wagtail import hooks
+
+    @hooks.register("loginlimit_block")
+    def on_block(event):
+        ...
+
+A hook or receiver that raises is logged and never breaks a login.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.dispatch import Signal
+from wagtail import hooks
+
+logger = logging.getLogger(__name__)
+
+INSERT = "insert"
+BLOCK = "block"
+RESET = "reset"
+DEACTIVATE = "deactivate"
+REACTIVATE = "reactivate"
+KINDS = (INSERT, BLOCK, RESET, DEACTIVATE, REACTIVATE)
+
+# Reasons a reset gives.
+REASON_LOGIN = "login"
+REASON_UNLOCK = "unlock"
+REASON_COMMAND = "command"
+
+# One Django signal per kind; each is sent with `event=LoginLimitEvent(...)`.
+loginlimit_insert = Signal()
+loginlimit_block = Signal()
+loginlimit_reset = Signal()
+loginlimit_deactivate = Signal()
+loginlimit_reactivate = Signal()
+SIGNALS = {
+    INSERT: loginlimit_insert,
+    BLOCK: loginlimit_block,
+    RESET: loginlimit_reset,
+    DEACTIVATE: loginlimit_deactivate,
+    REACTIVATE: loginlimit_reactivate,
+}
+
+_UNSET: Any = object()
+
+
+@dataclass
+class LoginLimitEvent:
+    """What happened, to whom, and the counts after it."""
+
+    kind: str
+    ip_address: str | None = None
+    username: str | None = None
+    failure_count: int = 0
+    lockout_count: int = 0
+    locked_until: datetime | None = None
+    long: bool = False
+    reason: str = ""
+    request: Any = None
+    _user: Any = field(default=_UNSET, repr=False)
+
+    @property
+    def hook_name(self) -> str:
+        return f"loginlimit_{self.kind}"
+
+    @property
+    def user(self):
+        """The account of `username`, or None; looked up only when asked for."""
+        if self._user is _UNSET:
+            self._user = None
+            if self.username:
+                User = get_user_model()
+                try:
+                    self._user = User._default_manager.get_by_natural_key(
+                        self.username
+                    )
+                except (User.DoesNotExist, User.MultipleObjectsReturned):
+                    pass
+        return self._user
+
+    @user.setter
+    def user(self, value) -> None:
+        self._user = value
+
+
+def emit(event: LoginLimitEvent) -> None:
+    """Call every hook and signal receiver of the event's kind, logging failures."""
+    for fn in hooks.get_hooks(event.hook_name):
+        try:
+            fn(event)
+        except Exception:
+            logger.exception(
+                "The %s hook %s raised; the login goes on.",
+                event.hook_name,
+                getattr(fn, "__qualname__", fn),
+            )
+    signal = SIGNALS[event.kind]
+    for receiver, response in signal.send_robust(sender=LoginLimitEvent, event=event):
+        if isinstance(response, Exception):
+            logger.error(
+                "The %s signal receiver %s raised; the login goes on.",
+                event.hook_name,
+                getattr(receiver, "__qualname__", receiver),
+                exc_info=response,
+            )

@@ -1,0 +1,283 @@
+"""Storage: the editors' settings, one bounded counter per client, one record per
+lockout. Attempts themselves are recorded in django-axes' own failure log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+
+from . import validation
+from .admin_forms import LoginLimitSettingsForm
+from .clients import (
+    METHOD_IP,
+    METHOD_IP_AND_USERNAME,
+    METHOD_IP_OR_USERNAME,
+    METHOD_USERNAME,
+    SCOPE_IP,
+    SCOPE_PAIR,
+    SCOPE_USERNAME,
+)
+from .fields import AccessListField, DurationSecondsField
+
+METHOD_CHOICES = [
+    (METHOD_IP, _("IP address")),
+    (METHOD_USERNAME, _("Username")),
+    (METHOD_IP_AND_USERNAME, _("IP address and username together")),
+    (METHOD_IP_OR_USERNAME, _("IP address or username, each on its own")),
+]
+NOTIFY_CHOICES = [
+    ("", _("Nothing")),
+    ("log", _("Write to the log")),
+    ("email", _("Email the administrators")),
+    ("log,email", _("Log and email")),
+]
+SCOPE_CHOICES = [
+    (SCOPE_IP, _("IP address")),
+    (SCOPE_USERNAME, _("Username")),
+    (SCOPE_PAIR, _("IP address and username")),
+]
+
+
+@register_setting(icon="lock")
+class LoginLimitSettings(BaseGenericSetting):
+    enabled = models.BooleanField(
+        _("enabled"),
+        default=True,
+        help_text=_("When off, failed logins are neither counted nor refused."),
+    )
+    allowed_retries = models.PositiveIntegerField(
+        _("allowed retries"),
+        default=4,
+        help_text=_("Failed logins allowed before a lockout."),
+    )
+    lockout_duration = DurationSecondsField(
+        _("lockout duration"),
+        default=1200,
+        help_text=_("How long a normal lockout lasts."),
+    )
+    allowed_lockouts = models.PositiveIntegerField(
+        _("allowed lockouts"),
+        default=4,
+        help_text=_(
+            "Lockouts within the valid window before the next one is a long lockout."
+        ),
+    )
+    long_duration = DurationSecondsField(
+        _("long lockout duration"),
+        default=86400,
+        help_text=_("How long a lockout of a repeat offender lasts."),
+    )
+    valid_duration = DurationSecondsField(
+        _("valid window"),
+        default=43200,
+        help_text=_("A client's count is forgotten after this long without a failure."),
+    )
+    lockout_method = models.CharField(
+        _("lock out by"),
+        max_length=20,
+        choices=METHOD_CHOICES,
+        default=METHOD_IP,
+        help_text=_(
+            "What is counted: the IP address (IPv6 by network), the username, "
+            "the pair, or each of the two on its own with the stricter one winning."
+        ),
+    )
+    whitelist = AccessListField(
+        _("never lock out"),
+        blank=True,
+        help_text=_(
+            "IP addresses, CIDR ranges (IPv4 or IPv6) and usernames that are never "
+            "locked out, one per line."
+        ),
+    )
+    blacklist = AccessListField(
+        _("always refuse"),
+        blank=True,
+        allow_usernames=False,
+        help_text=_(
+            "IP addresses and CIDR ranges whose logins are always refused, one per line."
+        ),
+    )
+    deactivate_after = models.PositiveIntegerField(
+        _("deactivate accounts after"),
+        default=0,
+        help_text=_(
+            "Lockouts of an account before it is deactivated. 0 turns this off."
+        ),
+    )
+    lockout_notify = models.CharField(
+        _("on lockout"),
+        max_length=20,
+        choices=NOTIFY_CHOICES,
+        default="log",
+        blank=True,
+    )
+    notify_email_after = models.PositiveIntegerField(
+        _("email after"),
+        default=4,
+        help_text=_("Lockouts of one client before the administrators get an email."),
+    )
+
+    panels = [
+        FieldPanel("enabled"),
+        MultiFieldPanel(
+            [
+                FieldPanel("lockout_method"),
+                FieldPanel("allowed_retries"),
+                FieldPanel("lockout_duration"),
+                FieldPanel("valid_duration"),
+            ],
+            heading=_("Lockouts"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("allowed_lockouts"), FieldPanel("long_duration")],
+            heading=_("Repeat offenders"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("whitelist"), FieldPanel("blacklist")],
+            heading=_("Allow and deny lists"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("deactivate_after")],
+            heading=_("Accounts"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("lockout_notify"), FieldPanel("notify_email_after")],
+            heading=_("Notifications"),
+        ),
+    ]
+
+    class Meta:
+        verbose_name = _("Login limits")
+        verbose_name_plural = _("Login limits")
+
+    def __str__(self) -> str:
+        return str(_("Login limits"))
+
+    base_form_class = LoginLimitSettingsForm
+
+    def clean(self):
+        super().clean()
+        values = {}
+        for key in ("lockout_duration", "valid_duration"):
+            if getattr(self, key):
+                values[key] = timedelta(seconds=getattr(self, key))
+        errors = validation.check_consistency(values)
+        if errors:
+            raise ValidationError(errors)
+
+    def as_values(self) -> dict[str, Any]:
+        """The stored values as `Config` holds them; entries that no longer
+        validate are skipped rather than breaking logins."""
+        return {
+            "enabled": self.enabled,
+            "allowed_retries": max(1, self.allowed_retries),
+            "lockout_duration": timedelta(seconds=max(1, self.lockout_duration)),
+            "allowed_lockouts": max(1, self.allowed_lockouts),
+            "long_duration": timedelta(seconds=max(1, self.long_duration)),
+            "valid_duration": timedelta(seconds=max(1, self.valid_duration)),
+            "lockout_method": self.lockout_method,
+            "whitelist": validation.parse_access_list(
+                self.whitelist, allow_usernames=True, strict=False
+            ),
+            "blacklist": validation.parse_access_list(
+                self.blacklist, allow_usernames=False, strict=False
+            ),
+            "deactivate_after": self.deactivate_after,
+            "lockout_notify": validation.parse_notify(self.lockout_notify),
+            "notify_email_after": self.notify_email_after,
+        }
+
+
+class FailureCounter(models.Model):
+    """The count of one client (an IP group, a username, or a pair). One row per
+    client however many attempts it makes; deleted when the count is reset."""
+
+    key = models.CharField(max_length=64, unique=True)
+    scope = models.CharField(max_length=20, choices=SCOPE_CHOICES)
+    ip_group = models.CharField(max_length=64, blank=True, default="")
+    username = models.CharField(max_length=255, blank=True, default="")
+    failures = models.PositiveIntegerField(default=0)
+    last_failure = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True, db_index=True)
+    is_long = models.BooleanField(default=False)
+    pending = models.PositiveIntegerField(default=0)
+    pending_since = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("failure counter")
+        verbose_name_plural = _("failure counters")
+        indexes = [models.Index(fields=["username"]), models.Index(fields=["ip_group"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_scope_display()}: {self.username or self.ip_group}"
+
+
+class LockoutQuerySet(models.QuerySet):
+    def active(self, now=None):
+        return self.filter(lifted_at__isnull=True, ends_at__gt=now or timezone.now())
+
+
+class Lockout(models.Model):
+    """One lockout: who, from when to when, long or not, and how it was lifted."""
+
+    LIFTED_UNLOCK = "unlock"
+    LIFTED_COMMAND = "command"
+    LIFT_REASON_CHOICES = [
+        (LIFTED_UNLOCK, _("Unlocked by an administrator")),
+        (LIFTED_COMMAND, _("Unlocked from the command line")),
+    ]
+
+    key = models.CharField(max_length=64, db_index=True)
+    scope = models.CharField(_("locked by"), max_length=20, choices=SCOPE_CHOICES)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    ip_group = models.CharField(_("IP group"), max_length=64, blank=True, default="")
+    username = models.CharField(_("username"), max_length=255, blank=True, default="")
+    started_at = models.DateTimeField(_("started"), db_index=True)
+    ends_at = models.DateTimeField(_("ends"), db_index=True)
+    is_long = models.BooleanField(_("long lockout"), default=False)
+    failure_count = models.PositiveIntegerField(_("failures"))
+    number = models.PositiveIntegerField(_("lockout number"), default=1)
+    lifted_at = models.DateTimeField(_("lifted"), null=True, blank=True)
+    lifted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("lifted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    lift_reason = models.CharField(
+        _("how it was lifted"),
+        max_length=20,
+        choices=LIFT_REASON_CHOICES,
+        blank=True,
+        default="",
+    )
+
+    objects = LockoutQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("lockout")
+        verbose_name_plural = _("lockouts")
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["key", "ends_at"])]
+        permissions = [("manage_loginlimit", _("Can manage login limits"))]
+
+    def __str__(self) -> str:
+        who = self.username if self.scope == SCOPE_USERNAME else self.ip_group
+        if self.scope == SCOPE_PAIR:
+            who = f"{self.username} @ {self.ip_group}"
+        return f"{who} until {self.ends_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.lifted_at is None and self.ends_at > timezone.now()
