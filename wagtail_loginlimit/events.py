@@ -64,6 +64,7 @@ class LoginLimitEvent:
     long: bool = False
     reason: str = ""
     request: Any = None
+    lockout: Any = None  # the `Lockout` record, for block and unlock events
     _user: Any = field(default=_UNSET, repr=False)
 
     @property

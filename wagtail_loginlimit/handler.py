@@ -19,7 +19,7 @@ from axes.signals import user_locked_out
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import events, policy, security_log, storage
+from . import events, notifications, policy, security_log, storage
 from .clients import Client, counter_keys
 from .conf import Config, get_config
 
@@ -190,14 +190,7 @@ class LoginLimitHandler(AxesDatabaseHandler):
             )
         )
         for lockout in result.lockouts:
-            if "log" in config.lockout_notify:
-                security_log.log_lockout(
-                    client,
-                    lockout.scope,
-                    lockout.ends_at,
-                    lockout.is_long,
-                    lockout.failure_count,
-                )
+            notifications.notify_lockout(lockout, client, config, request)
             user_locked_out.send(
                 "axes",
                 request=request,
@@ -215,6 +208,7 @@ class LoginLimitHandler(AxesDatabaseHandler):
                     long=lockout.is_long,
                     reason=lockout.scope,
                     request=request,
+                    lockout=lockout,
                 )
             )
 
