@@ -49,6 +49,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "wagtail_loginlimit.middleware.LoginLimitMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 AXES_HANDLER = "wagtail_loginlimit.handler.LoginLimitHandler"

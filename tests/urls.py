@@ -1,11 +1,25 @@
+from django.contrib.auth import authenticate
 from django.contrib.auth import views as auth_views
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.urls import include, path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 
 from wagtail_loginlimit.forms import LoginLimitAuthenticationForm
 
+def api_token(request):
+    """Like an API's basic authentication: authenticate() with no login()."""
+    user = authenticate(
+        request,
+        username=request.POST.get("username"),
+        password=request.POST.get("password"),
+    )
+    return JsonResponse({"ok": user is not None}, status=200 if user else 401)
+
+
 urlpatterns = [
+    path("api/token/", csrf_exempt(api_token), name="api_token"),
     path("admin/", include(wagtailadmin_urls)),
     path(
         "accounts/login/",

@@ -28,7 +28,9 @@ class LoginLimitSettingsForm(WagtailAdminModelForm):
         super().__init__(*args, **kwargs)
         code = code_settings()
         if code.turned_off:
-            note = _("The plugin is turned off by %(setting)s = False in the Django settings.")
+            note = _(
+                "The plugin is turned off by %(setting)s = False in the Django settings."
+            )
         else:
             note = _("Set by %(setting)s in the Django settings; change it there.")
         note = note % {"setting": SETTING_NAME}

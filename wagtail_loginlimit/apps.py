@@ -10,3 +10,10 @@ class WagtailLoginLimitConfig(AppConfig):
 
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
+        from .accounts import connect_signals
+        from .permissions import register_policies
+
+        register_policies()
+
+        # An account made active in Wagtail's user editor clears its counts.
+        connect_signals()

@@ -12,6 +12,7 @@ from .conf import SETTING_NAME, code_settings
 BACKEND = "wagtail_loginlimit.backends.LoginLimitBackend"
 LOCKOUT_CALLABLE = "wagtail_loginlimit.responses.axes_lockout_response"
 HANDLER = "wagtail_loginlimit.handler.LoginLimitHandler"
+MIDDLEWARE = "wagtail_loginlimit.middleware.LoginLimitMiddleware"
 LOGIN_FORM = "wagtail_loginlimit.forms.LoginForm"
 REQUIRED_APPS = ("axes", "wagtail.contrib.settings")
 
@@ -21,6 +22,16 @@ def _is_subclass(path: str, base_path: str) -> bool:
         return issubclass(import_string(path), import_string(base_path))
     except (ImportError, TypeError):
         return False
+
+
+def _is_lockout_callable(value) -> bool:
+    """Axes takes the callable itself or its dotted path."""
+    if isinstance(value, str):
+        try:
+            value = import_string(value)
+        except ImportError:
+            return False
+    return value is not None and value is import_string(LOCKOUT_CALLABLE)
 
 
 @checks.register(checks.Tags.security)
@@ -76,8 +87,11 @@ def check_wiring(app_configs=None, **kwargs):
                 id="wagtail_loginlimit.E003",
             )
         )
-    if any(_is_subclass(path, "axes.backends.AxesStandaloneBackend") and not
-           _is_subclass(path, BACKEND) for path in backends):
+    if any(
+        _is_subclass(path, "axes.backends.AxesStandaloneBackend")
+        and not _is_subclass(path, BACKEND)
+        for path in backends
+    ):
         found.append(
             checks.Warning(
                 "An axes backend is configured besides the login-limit backend; "
@@ -97,13 +111,23 @@ def check_wiring(app_configs=None, **kwargs):
                 id="wagtail_loginlimit.E004",
             )
         )
-    if getattr(settings, "AXES_LOCKOUT_CALLABLE", None) != LOCKOUT_CALLABLE:
+    if not _is_lockout_callable(getattr(settings, "AXES_LOCKOUT_CALLABLE", None)):
         found.append(
             checks.Error(
                 "Locked-out logins get django-axes' own response, which echoes the "
                 "username and does not say how long the lockout lasts.",
                 hint=f"Set AXES_LOCKOUT_CALLABLE = {LOCKOUT_CALLABLE!r}.",
                 id="wagtail_loginlimit.E006",
+            )
+        )
+    if not any(_is_subclass(path, MIDDLEWARE) for path in settings.MIDDLEWARE):
+        found.append(
+            checks.Error(
+                "Login tries checked by authenticate() without login() (API "
+                "authentication) are not given back, so such clients run out of tries.",
+                hint=f"Add {MIDDLEWARE!r} to MIDDLEWARE, after "
+                "'django.contrib.auth.middleware.AuthenticationMiddleware'.",
+                id="wagtail_loginlimit.E007",
             )
         )
 

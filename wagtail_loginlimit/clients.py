@@ -33,6 +33,17 @@ SCOPES_BY_METHOD = {
 }
 
 
+# A username longer than this is nobody's (Django allows 150 characters) and is
+# not Unicode-normalised: NFKC can grow text 18-fold, and normalising a
+# megabyte-sized name costs seconds of CPU per request (Django's UsernameField
+# skips it for the same reason). Such a name is kept distinct by a digest.
+_NORMALIZE_LIMIT = 4 * MAX_USERNAME_LENGTH
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def clip_text(value: str | None, limit: int = MAX_USERNAME_LENGTH) -> str | None:
     """Shorten `value` to `limit` characters, keeping long values distinct by a digest."""
     if value is None:
@@ -40,17 +51,31 @@ def clip_text(value: str | None, limit: int = MAX_USERNAME_LENGTH) -> str | None
     value = value.replace("\x00", "\ufffd")
     if len(value) <= limit:
         return value
-    digest = hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"{value[: limit - _DIGEST_LENGTH - 1]}#{digest[:_DIGEST_LENGTH]}"
+    return f"{value[: limit - _DIGEST_LENGTH - 1]}#{_digest(value)[:_DIGEST_LENGTH]}"
+
+
+def _fold(text: str) -> str:
+    # Casefolding can leave combining marks out of canonical order (`İ̖`), so
+    # NFKC runs again after it: normalising twice gives the same result.
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return unicodedata.normalize("NFKC", folded).strip()
 
 
 def normalize_username(username: str | None) -> str:
     """Usernames are counted case-insensitively and Unicode-normalised (NFKC), so
-    `Admin`, `ADMIN` and `ａｄｍｉｎ` share one count."""
+    `Admin`, `ADMIN` and `ａｄｍｉｎ` share one count. Look-alikes from other
+    scripts (Cyrillic `а` for Latin `a`) stay distinct, as they are to Django.
+
+    The result is stable: a name copied from a report and typed into an unlock
+    form normalises to itself."""
     if username is None:
         return ""
-    text = unicodedata.normalize("NFKC", str(username)).casefold().strip()
-    return clip_text(text) or ""
+    text = str(username)
+    if len(text) > _NORMALIZE_LIMIT:
+        head = _fold(text[:MAX_USERNAME_LENGTH])
+        head = head[: MAX_USERNAME_LENGTH - _DIGEST_LENGTH - 1]
+        return f"{head}#{_digest(text)[:_DIGEST_LENGTH]}".replace("\x00", "\ufffd")
+    return clip_text(_fold(text)) or ""
 
 
 def parse_ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

@@ -17,7 +17,9 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.signals import setting_changed
+from django.core.validators import validate_email
 from django.dispatch import receiver
+from django.utils.translation import gettext_lazy as _
 
 from . import validation
 from .policy import Limits
@@ -44,6 +46,10 @@ PANEL_DEFAULTS: dict[str, Any] = {
 # Keys only code can set.
 CODE_DEFAULTS: dict[str, Any] = {
     "ipv6_prefix": 64,
+    # Days `loginlimit_purge` keeps attempts, failure logs and lockout history.
+    "retention_days": 90,
+    # Who gets lockout emails; empty: the active superusers with an address.
+    "notify_recipients": [],
 }
 DURATION_KEYS = ("lockout_duration", "long_duration", "valid_duration")
 
@@ -74,11 +80,40 @@ def parse_value(key: str, value: Any) -> Any:
                 "ipv6_prefix must be between 1 and 128.", code="max_value"
             )
         return prefix
+    if key == "retention_days":
+        return validation.parse_count(value, minimum=1, label=label)
+    if key == "notify_recipients":
+        return _parse_recipients(value)
     raise ValidationError(
         "Unknown key %(key)r; known keys: %(keys)s.",
         code="unknown_key",
         params={"key": key, "keys": ", ".join([*PANEL_DEFAULTS, *CODE_DEFAULTS])},
     )
+
+
+def _parse_recipients(value: Any) -> tuple[str, ...]:
+    """A list of email addresses (a bare string is refused: "a@x, b@y" is
+    ambiguous)."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValidationError(
+            _("notify_recipients must be a list of email addresses, not %(value)r."),
+            code="invalid",
+            params={"value": value},
+        )
+    addresses = []
+    for item in value:
+        address = item.strip() if isinstance(item, str) else ""
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(
+                _("notify_recipients: %(value)r is not an email address."),
+                code="invalid",
+                params={"value": item},
+            ) from None
+        if address not in addresses:
+            addresses.append(address)
+    return tuple(addresses)
 
 
 @dataclass(frozen=True)
@@ -96,6 +131,8 @@ class Config:
     lockout_notify: tuple[str, ...] = ("log",)
     notify_email_after: int = 4
     ipv6_prefix: int = 64
+    retention_days: int = 90
+    notify_recipients: tuple[str, ...] = ()
 
     @property
     def limits(self) -> Limits:
@@ -131,7 +168,10 @@ class CodeSettings:
                 self.values[key] = parse_value(key, value)
             except ValidationError as error:
                 self.errors[key] = error
-        self.errors.update(validation.check_consistency(self.values))
+        # A value that conflicts with another is ignored like any invalid one.
+        for key, error in validation.check_consistency(self.values).items():
+            self.values.pop(key, None)
+            self.errors[key] = error
 
     @property
     def fixed_keys(self) -> frozenset[str]:

@@ -65,6 +65,7 @@ class LoginLimitEvent:
     reason: str = ""
     request: Any = None
     lockout: Any = None  # the `Lockout` record, for block and unlock events
+    by: Any = None  # the admin who unlocked or reactivated; None if automatic
     _user: Any = field(default=_UNSET, repr=False)
 
     @property
@@ -79,9 +80,7 @@ class LoginLimitEvent:
             if self.username:
                 User = get_user_model()
                 try:
-                    self._user = User._default_manager.get_by_natural_key(
-                        self.username
-                    )
+                    self._user = User._default_manager.get_by_natural_key(self.username)
                 except (User.DoesNotExist, User.MultipleObjectsReturned):
                     pass
         return self._user

@@ -19,7 +19,7 @@ from axes.signals import user_locked_out
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import events, notifications, policy, security_log, storage
+from . import accounts, events, notifications, policy, security_log, storage
 from .clients import Client, counter_keys
 from .conf import Config, get_config
 
@@ -82,7 +82,9 @@ class LoginLimitHandler(AxesDatabaseHandler):
         client = _client(request, credentials, config)
         now = timezone.now()
         if config.blacklist.has_ip(client.ip_address):
-            self._refuse(request, client, LoginStatus(_blocked(), now, blacklisted=True))
+            self._refuse(
+                request, client, LoginStatus(_blocked(), now, blacklisted=True)
+            )
             return False
         if self._is_whitelisted(client, config):
             request.loginlimit_whitelisted = True
@@ -92,7 +94,9 @@ class LoginLimitHandler(AxesDatabaseHandler):
         if not verdict.allowed:
             self._refuse(request, client, LoginStatus(verdict, now))
             return False
-        request.loginlimit_reserved = True
+        # Given back by LoginLimitMiddleware if neither a failure nor login()
+        # resolves it (e.g. API authentication with authenticate() alone).
+        request.loginlimit_reserved = (keys, config.limits)
         return True
 
     def is_locked(self, request, credentials: dict | None = None) -> bool:
@@ -165,7 +169,7 @@ class LoginLimitHandler(AxesDatabaseHandler):
             return
         keys = counter_keys(client, config.lockout_method)
         result = storage.record_failure(keys, client, now, config.limits)
-        request.loginlimit_reserved = False
+        request.loginlimit_reserved = None
         security_log.log_failure(client, result.failures, result.tries_left)
 
         if result.lockouts:
@@ -211,6 +215,8 @@ class LoginLimitHandler(AxesDatabaseHandler):
                     lockout=lockout,
                 )
             )
+        # Per account, whatever the lockout method: may deactivate it.
+        accounts.record_failure(client, config, request)
 
     def user_logged_in(self, sender, request, user, **kwargs):
         # Axes writes its access log; then the client's count starts afresh.
@@ -224,9 +230,16 @@ class LoginLimitHandler(AxesDatabaseHandler):
             config.ipv6_prefix,
         )
         keys = counter_keys(client, config.lockout_method)
-        result = storage.reset(keys=keys, reason=events.REASON_LOGIN)
+        # The account's own count (deactivation) is forgotten along with them.
+        account_key = accounts.counter_key(user)
+        result = storage.reset(keys=[*keys, account_key], reason=events.REASON_LOGIN)
+        request.loginlimit_reserved = None
+        now = timezone.now()
         for counter in result.counters:
-            if not counter.failures:
+            if counter.key == account_key.digest:
+                continue
+            state = policy.refresh(storage.counter_state(counter), now, config.limits)
+            if not state.failures:  # nothing counted, or already forgotten
                 continue
             event = events.LoginLimitEvent(
                 kind=events.RESET,
@@ -267,6 +280,20 @@ class LoginLimitHandler(AxesDatabaseHandler):
 
 def _blocked() -> policy.Verdict:
     return policy.Verdict(policy.LOCKED, 0)
+
+
+def release_unresolved_try(request: Any) -> None:
+    """Give back the try `is_allowed()` reserved if the request ended without a
+    failure or a login, so that authenticate()-only logins use up no tries."""
+    reserved = getattr(request, "loginlimit_reserved", None)
+    if not reserved:
+        return
+    request.loginlimit_reserved = None
+    keys, limits = reserved
+    try:
+        storage.release(keys, timezone.now(), limits)
+    except DatabaseError:
+        logger.exception("Could not give back a reserved login try; it lapses soon.")
 
 
 def status_for(request: Any) -> LoginStatus | None:

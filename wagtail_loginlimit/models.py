@@ -44,6 +44,10 @@ SCOPE_CHOICES = [
     (SCOPE_USERNAME, _("Username")),
     (SCOPE_PAIR, _("IP address and username")),
 ]
+# The per-account count behind deactivation (see `accounts`): a counter scope,
+# never a lockout scope.
+SCOPE_ACCOUNT = "account"
+COUNTER_SCOPE_CHOICES = [*SCOPE_CHOICES, (SCOPE_ACCOUNT, _("Account"))]
 
 
 @register_setting(icon="lock")
@@ -110,7 +114,9 @@ class LoginLimitSettings(BaseGenericSetting):
         _("deactivate accounts after"),
         default=0,
         help_text=_(
-            "Lockouts of an account before it is deactivated. 0 turns this off."
+            "Deactivate an account after this many lockouts' worth of failed logins "
+            "against it, from any IP addresses (with 4 allowed retries, 2 means the "
+            "8th failure). 0 turns this off."
         ),
     )
     lockout_notify = models.CharField(
@@ -202,7 +208,7 @@ class FailureCounter(models.Model):
     client however many attempts it makes; deleted when the count is reset."""
 
     key = models.CharField(max_length=64, unique=True)
-    scope = models.CharField(max_length=20, choices=SCOPE_CHOICES)
+    scope = models.CharField(max_length=20, choices=COUNTER_SCOPE_CHOICES)
     ip_group = models.CharField(max_length=64, blank=True, default="")
     username = models.CharField(max_length=255, blank=True, default="")
     failures = models.PositiveIntegerField(default=0)
@@ -231,9 +237,11 @@ class Lockout(models.Model):
 
     LIFTED_UNLOCK = "unlock"
     LIFTED_COMMAND = "command"
+    LIFTED_REACTIVATE = "reactivate"
     LIFT_REASON_CHOICES = [
         (LIFTED_UNLOCK, _("Unlocked by an administrator")),
         (LIFTED_COMMAND, _("Unlocked from the command line")),
+        (LIFTED_REACTIVATE, _("Lifted when the account was reactivated")),
     ]
 
     key = models.CharField(max_length=64, db_index=True)
@@ -281,3 +289,67 @@ class Lockout(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None and self.ends_at > timezone.now()
+
+
+class DeactivationQuerySet(models.QuerySet):
+    def open(self):
+        """Deactivations not (yet) undone."""
+        return self.filter(reactivated_at__isnull=True)
+
+
+class Deactivation(models.Model):
+    """One account the plugin set inactive, and how it came back: the record the
+    "deactivated accounts" listing and the audit trail are built on."""
+
+    REACTIVATED_ADMIN = "admin"
+    REACTIVATED_COMMAND = "command"
+    REACTIVATED_USER_EDIT = "user_edit"
+    REACTIVATE_REASON_CHOICES = [
+        (REACTIVATED_ADMIN, _("Reactivated by an administrator")),
+        (REACTIVATED_COMMAND, _("Reactivated from the command line")),
+        (REACTIVATED_USER_EDIT, _("Made active in the user's account settings")),
+    ]
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="loginlimit_deactivations",
+    )
+    deactivated_at = models.DateTimeField(_("deactivated"), db_index=True)
+    lockout_count = models.PositiveIntegerField(_("lockouts"))
+    failure_count = models.PositiveIntegerField(_("failures"), default=0)
+    ip_address = models.GenericIPAddressField(
+        _("last IP address"), null=True, blank=True
+    )
+    reactivated_at = models.DateTimeField(_("reactivated"), null=True, blank=True)
+    reactivated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("reactivated by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    reactivate_reason = models.CharField(
+        _("how it was reactivated"),
+        max_length=20,
+        choices=REACTIVATE_REASON_CHOICES,
+        blank=True,
+        default="",
+    )
+
+    objects = DeactivationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("account deactivation")
+        verbose_name_plural = _("account deactivations")
+        ordering = ["-deactivated_at"]
+        indexes = [models.Index(fields=["user", "reactivated_at"])]
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+    @property
+    def is_open(self) -> bool:
+        return self.reactivated_at is None

@@ -122,6 +122,14 @@ def reserve(state: CounterState, now: datetime) -> CounterState:
     return replace(state, pending=state.pending + 1, pending_since=now)
 
 
+def release(state: CounterState) -> CounterState:
+    """Give back one reserved try (its request ended without an outcome)."""
+    pending = max(0, state.pending - 1)
+    return replace(
+        state, pending=pending, pending_since=state.pending_since if pending else None
+    )
+
+
 def record_failure(
     state: CounterState, now: datetime, limits: Limits
 ) -> tuple[CounterState, Lockout | None]:

@@ -32,16 +32,15 @@ def lockout_message(status: LoginStatus) -> str:
         return _(
             "Too many login attempts at once. Please try again in %(duration)s."
         ) % {"duration": wait}
-    return _(
-        "Too many failed login attempts. You can try again in %(duration)s."
-    ) % {"duration": wait}
+    return _("Too many failed login attempts. You can try again in %(duration)s.") % {
+        "duration": wait
+    }
 
 
 def wants_json(request: HttpRequest) -> bool:
     accept = request.META.get("HTTP_ACCEPT", "")
-    return (
-        request.META.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest"
-        or ("application/json" in accept and "text/html" not in accept)
+    return request.META.get("HTTP_X_REQUESTED_WITH") == "XMLHttpRequest" or (
+        "application/json" in accept and "text/html" not in accept
     )
 
 

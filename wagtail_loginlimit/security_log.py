@@ -1,18 +1,45 @@
-"""Log lines for operators and fail2ban: one per failure, one per lockout.
+"""Log lines for operators and fail2ban: one per failure, one per lockout, one per
+refused try, on the logger `wagtail_loginlimit.security`.
 
-The client IP comes first, from the server's own view of the request; everything
-user-supplied is JSON-escaped, so a username holding a newline or a forged
-"failure from …" can neither start a new line nor close its quotes.
+    loginlimit failure ip=198.51.100.4 failures=2 remaining=2 user="bob"
+    loginlimit lockout ip=198.51.100.4 by=ip until=2025-05-01T12:20:00+00:00 long=no failures=4 user="bob"
+    loginlimit refused ip=198.51.100.4 reason=locked user="bob"
+    loginlimit deactivate account=42 user="editor"
+
+Every field before `user=` is written by the server: the IP is the address the
+server saw (already parsed as an IP), the rest are numbers and fixed words. The
+username, the only user-supplied text, comes last, JSON-quoted and ASCII-only, so
+it can neither start a new line nor put anything in front of itself. The
+fail2ban filter in `contrib/fail2ban/` relies on exactly this order.
+
+The timestamp is the logging formatter's (`%(asctime)s`); `UTCFormatter` writes
+it in UTC with a `Z`, which fail2ban reads correctly whatever the server's zone.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 
 from .clients import Client
 
 logger = logging.getLogger("wagtail_loginlimit.security")
+
+
+class UTCFormatter(logging.Formatter):
+    """`2025-05-01T12:00:00Z WARNING loginlimit failure …`: ISO 8601 in UTC, so
+    that neither Django's `TIME_ZONE` nor the server's zone can shift the times
+    fail2ban counts."""
+
+    converter = time.gmtime
+    default_format = "%(asctime)s %(levelname)s %(message)s"
+    default_datefmt = "%Y-%m-%dT%H:%M:%SZ"
+
+    def __init__(self, fmt: str | None = None, datefmt: str | None = None, **kwargs):
+        super().__init__(
+            fmt or self.default_format, datefmt or self.default_datefmt, **kwargs
+        )
 
 
 def quote(value: str | None) -> str:
@@ -20,13 +47,27 @@ def quote(value: str | None) -> str:
     return json.dumps(value or "", ensure_ascii=True)
 
 
+def printable(text: str | None) -> str:
+    """User text for people (emails, terminals): control and format characters
+    (newlines, escape sequences, bidi overrides…) shown as escapes, so a
+    username cannot fake lines, colour a terminal or reorder what is shown."""
+    return "".join(
+        char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+        for char in text or ""
+    )
+
+
+def _ip(client: Client) -> str:
+    return client.ip_address or "-"
+
+
 def log_failure(client: Client, failures: int, tries_left: int) -> None:
     logger.warning(
-        "loginlimit failure ip=%s user=%s failures=%d remaining=%d",
-        client.ip_address or "-",
-        quote(client.raw_username),
+        "loginlimit failure ip=%s failures=%d remaining=%d user=%s",
+        _ip(client),
         failures,
         tries_left,
+        quote(client.raw_username),
     )
 
 
@@ -34,20 +75,28 @@ def log_lockout(
     client: Client, scope: str, ends_at, is_long: bool, failures: int
 ) -> None:
     logger.warning(
-        "loginlimit lockout ip=%s user=%s by=%s until=%s long=%s failures=%d",
-        client.ip_address or "-",
-        quote(client.raw_username),
+        "loginlimit lockout ip=%s by=%s until=%s long=%s failures=%d user=%s",
+        _ip(client),
         scope,
         ends_at.isoformat(timespec="seconds"),
         "yes" if is_long else "no",
         failures,
+        quote(client.raw_username),
     )
 
 
 def log_refused(client: Client, reason: str) -> None:
     logger.info(
-        "loginlimit refused ip=%s user=%s reason=%s",
-        client.ip_address or "-",
-        quote(client.raw_username),
+        "loginlimit refused ip=%s reason=%s user=%s",
+        _ip(client),
         reason,
+        quote(client.raw_username),
+    )
+
+
+def log_deactivation(account_id, username: str | None) -> None:
+    # No `ip=`: the failures came from many addresses, and fail2ban must not
+    # ban the last one for it.
+    logger.warning(
+        "loginlimit deactivate account=%s user=%s", account_id, quote(username)
     )

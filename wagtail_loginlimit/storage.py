@@ -21,7 +21,7 @@ from .clients import Client, CounterKey
 from .models import FailureCounter, Lockout
 
 
-def _state(row: FailureCounter) -> policy.CounterState:
+def counter_state(row: FailureCounter) -> policy.CounterState:
     return policy.CounterState(
         failures=row.failures,
         last_failure=row.last_failure,
@@ -84,7 +84,7 @@ def begin_attempt(
     """Decide whether the client may try a password; if so, reserve the try."""
     with _atomic():
         rows = _lock_rows(keys, create=True)
-        states = [policy.refresh(_state(row), now, limits) for row in rows]
+        states = [policy.refresh(counter_state(row), now, limits) for row in rows]
         verdict = policy.strictest([policy.check(s, now, limits) for s in states])
         if verdict.allowed:
             for row, state in zip(rows, states, strict=True):
@@ -93,16 +93,31 @@ def begin_attempt(
         return verdict
 
 
-def peek(keys: list[CounterKey], now: datetime, limits: policy.Limits) -> policy.Verdict:
+def peek(
+    keys: list[CounterKey], now: datetime, limits: policy.Limits
+) -> policy.Verdict:
     """The verdict without reserving anything (for display and `is_locked`)."""
     rows = FailureCounter.objects.filter(key__in=[key.digest for key in keys])
     by_key = {row.key: row for row in rows}
     verdicts = []
     for key in keys:
         row = by_key.get(key.digest)
-        state = policy.refresh(_state(row), now, limits) if row else policy.CounterState()
+        state = (
+            policy.refresh(counter_state(row), now, limits)
+            if row
+            else policy.CounterState()
+        )
         verdicts.append(policy.check(state, now, limits))
     return policy.strictest(verdicts)
+
+
+def release(keys: list[CounterKey], now: datetime, limits: policy.Limits) -> None:
+    """Give back a reserved try that ended in neither a failure nor a login."""
+    with _atomic():
+        for row in _lock_rows(keys, create=False):
+            state = policy.release(policy.refresh(counter_state(row), now, limits))
+            _apply(row, state)
+            row.save(update_fields=["pending", "pending_since"])
 
 
 @dataclass
@@ -122,7 +137,7 @@ def record_failure(
         rows = _lock_rows(keys, create=True)
         result = FailureResult(failures=0, tries_left=limits.allowed_retries)
         for key, row in zip(keys, rows, strict=True):
-            state = policy.refresh(_state(row), now, limits)
+            state = policy.refresh(counter_state(row), now, limits)
             state, lockout = policy.record_failure(state, now, limits)
             _apply(row, state)
             row.save()

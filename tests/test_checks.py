@@ -1,0 +1,225 @@
+"""Django system checks: invalid `WAGTAIL_LOGINLIMIT` values and missing axes
+wiring are reported with stable ids and a hint that says what to write."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings as django_settings
+from django.core.checks import Error, Warning, run_checks
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
+from wagtail.admin.forms.auth import LoginForm
+
+from wagtail_loginlimit.backends import LoginLimitBackend
+from wagtail_loginlimit.forms import LoginLimitFormMixin
+from wagtail_loginlimit.responses import axes_lockout_response
+
+BACKEND = "wagtail_loginlimit.backends.LoginLimitBackend"
+MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+AXES_MIDDLEWARE = "axes.middleware.AxesMiddleware"
+
+
+class SiteBackend(LoginLimitBackend):
+    """A site's own subclass of the backend."""
+
+
+class SiteLoginForm(LoginLimitFormMixin, LoginForm):
+    """A site's own login form with the mixin."""
+
+
+def ours():
+    """The plugin's messages among all system checks, by id."""
+    found = {}
+    for message in run_checks():
+        if (message.id or "").startswith("wagtail_loginlimit."):
+            found.setdefault(message.id, []).append(message)
+    return found
+
+
+def test_correct_wiring_reports_nothing():
+    assert ours() == {}
+    call_command("check")  # raises SystemCheckError on any error
+
+
+WIRING = [
+    # id, what is changed, words of the message, words of the hint
+    (
+        "wagtail_loginlimit.E003",
+        {"AUTHENTICATION_BACKENDS": [MODEL_BACKEND]},
+        "not in AUTHENTICATION_BACKENDS",
+        f"Put '{BACKEND}' first in AUTHENTICATION_BACKENDS",
+    ),
+    (
+        "wagtail_loginlimit.E003",
+        {"AUTHENTICATION_BACKENDS": [MODEL_BACKEND, BACKEND]},
+        "so passwords are checked before a lockout can refuse them",
+        f"Move '{BACKEND}' to the top of AUTHENTICATION_BACKENDS",
+    ),
+    (
+        "wagtail_loginlimit.W001",
+        {
+            "AUTHENTICATION_BACKENDS": [
+                BACKEND,
+                "axes.backends.AxesBackend",
+                MODEL_BACKEND,
+            ]
+        },
+        "aauthenticate()",
+        f"Use only '{BACKEND}'",
+    ),
+    (
+        "wagtail_loginlimit.E004",
+        {"MIDDLEWARE": [m for m in django_settings.MIDDLEWARE if m != AXES_MIDDLEWARE]},
+        "'axes.middleware.AxesMiddleware' is not in MIDDLEWARE",
+        "Add 'axes.middleware.AxesMiddleware' at the end of MIDDLEWARE",
+    ),
+    (
+        "wagtail_loginlimit.E005",
+        {"AXES_HANDLER": "axes.handlers.database.AxesDatabaseHandler"},
+        "login limits are ignored",
+        "Set AXES_HANDLER = 'wagtail_loginlimit.handler.LoginLimitHandler'",
+    ),
+    (
+        "wagtail_loginlimit.E005",
+        {"AXES_HANDLER": "axes.handlers.dummy.AxesDummyHandler"},
+        "AXES_HANDLER is 'axes.handlers.dummy.AxesDummyHandler'",
+        "Set AXES_HANDLER = 'wagtail_loginlimit.handler.LoginLimitHandler'",
+    ),
+    (
+        "wagtail_loginlimit.E006",
+        {"AXES_LOCKOUT_CALLABLE": None},
+        "echoes the username",
+        "Set AXES_LOCKOUT_CALLABLE = 'wagtail_loginlimit.responses.axes_lockout_response'",
+    ),
+    (
+        "wagtail_loginlimit.E007",
+        {
+            "MIDDLEWARE": [
+                m
+                for m in django_settings.MIDDLEWARE
+                if m != "wagtail_loginlimit.middleware.LoginLimitMiddleware"
+            ]
+        },
+        "are not given back",
+        "Add 'wagtail_loginlimit.middleware.LoginLimitMiddleware' to MIDDLEWARE",
+    ),
+    (
+        "wagtail_loginlimit.W003",
+        {"WAGTAILADMIN_USER_LOGIN_FORM": "wagtail.admin.forms.auth.LoginForm"},
+        "will not say how many attempts remain",
+        "Set WAGTAILADMIN_USER_LOGIN_FORM = 'wagtail_loginlimit.forms.LoginForm'",
+    ),
+    (
+        "wagtail_loginlimit.E001",
+        {"WAGTAIL_LOGINLIMIT": {"allowed_retries": 0}},
+        "WAGTAIL_LOGINLIMIT['allowed_retries'] is invalid: allowed_retries must be at least 1.",
+        "Fix or remove 'allowed_retries' in WAGTAIL_LOGINLIMIT",
+    ),
+    (
+        "wagtail_loginlimit.E001",
+        {"WAGTAIL_LOGINLIMIT": {"whitelist": ["10.0.0.1", "10.0.0.0/33"]}},
+        "Entry 2, “10.0.0.0/33”, is not a valid IP address or CIDR range.",
+        "Fix or remove 'whitelist' in WAGTAIL_LOGINLIMIT",
+    ),
+    (
+        "wagtail_loginlimit.E001",
+        {"WAGTAIL_LOGINLIMIT": "on"},
+        "must be a dict, True or False, not str",
+        "Fix or remove 'WAGTAIL_LOGINLIMIT' in WAGTAIL_LOGINLIMIT",
+    ),
+]
+
+
+@pytest.mark.parametrize(("check_id", "changes", "message", "hint"), WIRING)
+def test_wiring_mistakes_are_reported(settings, check_id, changes, message, hint):
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    found = ours()
+    assert list(found) == [check_id]
+    [reported] = found[check_id]
+    assert message in reported.msg
+    assert hint in reported.hint
+    expected_level = Error if check_id.split(".")[1].startswith("E") else Warning
+    assert isinstance(reported, expected_level)
+
+
+def test_a_subclass_of_the_backend_counts_as_wired(settings):
+    settings.AUTHENTICATION_BACKENDS = [
+        "tests.test_checks.SiteBackend",
+        MODEL_BACKEND,
+    ]
+    settings.WAGTAILADMIN_USER_LOGIN_FORM = "tests.test_checks.SiteLoginForm"
+    assert ours() == {}
+
+
+def test_the_lockout_callable_may_be_given_as_the_function(settings):
+    settings.AXES_LOCKOUT_CALLABLE = axes_lockout_response
+    assert ours() == {}
+
+
+def test_a_missing_login_form_setting_is_reported(settings):
+    del settings.WAGTAILADMIN_USER_LOGIN_FORM
+    assert list(ours()) == ["wagtail_loginlimit.W003"]
+
+
+def test_one_error_per_invalid_key(settings):
+    settings.WAGTAIL_LOGINLIMIT = {
+        "allowed_retries": "four",
+        "lockout_method": "mac",
+        "lockout_duration": 600,  # valid: not reported
+    }
+    errors = ours()["wagtail_loginlimit.E001"]
+    assert sorted(e.obj for e in errors) == ["WAGTAIL_LOGINLIMIT"] * 2
+    assert [
+        ("allowed_retries" in e.msg, "lockout_method" in e.msg) for e in errors
+    ] == [
+        (True, False),
+        (False, True),
+    ]
+
+
+def test_errors_fail_manage_py_check(settings):
+    settings.AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+    with pytest.raises(SystemCheckError) as caught:
+        call_command("check")
+    assert "wagtail_loginlimit.E005" in str(caught.value)
+    assert "HINT: Set AXES_HANDLER" in str(caught.value)
+
+
+@pytest.mark.parametrize("app", ["axes", "wagtail.contrib.settings"])
+def test_missing_app(monkeypatch, app):
+    # The check reads the setting; overriding INSTALLED_APPS through
+    # override_settings would also rebuild the app registry without that app,
+    # which unloads models other tests of this session still use.
+    monkeypatch.setattr(
+        django_settings,
+        "INSTALLED_APPS",
+        [a for a in django_settings.INSTALLED_APPS if a != app],
+    )
+    [reported] = ours()["wagtail_loginlimit.E002"]
+    assert f"{app!r} is not in INSTALLED_APPS" in reported.msg
+    assert (
+        f"Add {app!r} to INSTALLED_APPS, before 'wagtail_loginlimit'" in reported.hint
+    )
+
+
+def test_sqlite_without_immediate_transactions(monkeypatch):
+    # An extra alias, added only to what the check reads: overriding DATABASES
+    # would not reconnect Django's connections anyway.
+    databases = {
+        **django_settings.DATABASES,
+        "reports": {"ENGINE": "django.db.backends.sqlite3", "NAME": "reports.db"},
+    }
+    monkeypatch.setattr(django_settings, "DATABASES", databases)
+    [reported] = ours()["wagtail_loginlimit.W004"]
+    assert "'reports' is SQLite without IMMEDIATE transactions" in reported.msg
+    assert '"transaction_mode": "IMMEDIATE"' in reported.hint
+
+
+def test_other_databases_are_not_sqlite_checked(monkeypatch):
+    databases = {
+        **django_settings.DATABASES,
+        "pg": {"ENGINE": "django.db.backends.postgresql", "NAME": "x"},
+    }
+    monkeypatch.setattr(django_settings, "DATABASES", databases)
+    assert ours() == {}

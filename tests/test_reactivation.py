@@ -1,0 +1,290 @@
+"""Reactivation: by `accounts.reactivate()`, by `manage.py loginlimit_reactivate`
+and by Wagtail's own user editor. Each makes the account active, lifts its
+lockouts and forgets its counts so that the person can log in at once, closes the
+deactivation record, fires `loginlimit_reactivate` and writes the audit log
+naming who did it."""
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+from wagtail import hooks
+from wagtail.models import ModelLogEntry
+from wagtail.test.utils import WagtailTestUtils
+
+from tests.conftest import PASSWORD
+from wagtail_loginlimit import accounts
+from wagtail_loginlimit.management.commands.loginlimit_reactivate import Command
+from wagtail_loginlimit.models import (
+    SCOPE_ACCOUNT,
+    Deactivation,
+    FailureCounter,
+    Lockout,
+)
+
+START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def deactivated(settings, login, user, time_machine):
+    """The account "editor", deactivated by 8 failures under the `username`
+    lockout method: its second lockout (20 minutes) still runs when it goes."""
+    settings.WAGTAIL_LOGINLIMIT = {
+        "deactivate_after": 2,
+        "allowed_retries": 4,
+        "lockout_method": "username",
+    }
+    time_machine.move_to(START, tick=False)
+    for n in range(1, 9):
+        login("editor", ip=f"198.51.100.{n}")
+        if n == 4:
+            time_machine.shift(timedelta(minutes=21))
+    user.refresh_from_db()
+    assert not user.is_active
+    assert Lockout.objects.active().filter(username="editor").exists()
+    return user
+
+
+@pytest.fixture
+def reactivations():
+    """The events fired on the `loginlimit_reactivate` hook."""
+    seen = []
+    with hooks.register_temporarily("loginlimit_reactivate", seen.append):
+        yield seen
+
+
+def can_log_in(login, client) -> bool:
+    response = login("editor", password=PASSWORD, ip="198.51.100.8")
+    client.logout()
+    return response.status_code == 302
+
+
+def audit_entry(user):
+    return ModelLogEntry.objects.get(
+        action="wagtail_loginlimit.reactivate", object_id=str(user.pk)
+    )
+
+
+def assert_cleared(user):
+    """The plugin no longer holds anything against the account."""
+    user.refresh_from_db()
+    assert user.is_active
+    assert not Deactivation.objects.open().exists()
+    assert not Lockout.objects.active().filter(username="editor").exists()
+    assert not FailureCounter.objects.filter(username="editor").exists()
+
+
+# --- the function ---
+
+
+def test_reactivate(deactivated, admin_user, login, client, reactivations):
+    assert not can_log_in(login, client)
+
+    assert accounts.reactivate(deactivated, by=admin_user) is True
+
+    assert_cleared(deactivated)
+    assert can_log_in(login, client)
+    record = Deactivation.objects.get()
+    assert record.reactivated_by == admin_user
+    assert record.reactivate_reason == Deactivation.REACTIVATED_ADMIN
+    assert record.reactivated_at == START + timedelta(minutes=21)
+    lifted = Lockout.objects.get(number=2)
+    assert lifted.lift_reason == Lockout.LIFTED_REACTIVATE
+    assert lifted.lifted_by == admin_user
+
+    [event] = reactivations
+    assert (event.kind, event.user, event.username) == (
+        "reactivate",
+        deactivated,
+        "editor",
+    )
+    assert event.reason == "admin"
+    assert event.lockout_count == 2
+    entry = audit_entry(deactivated)
+    assert entry.user == admin_user
+    assert str(entry.message) == "Account reactivated"
+
+
+def test_reactivate_an_active_account_does_nothing(user, reactivations):
+    assert accounts.reactivate(user) is False
+
+    assert reactivations == []
+    assert not ModelLogEntry.objects.filter(action="wagtail_loginlimit.reactivate")
+
+
+def test_reactivated_accounts_leave_the_list(deactivated, admin_user, db):
+    other = get_user_model().objects.create_user(username="other", password=PASSWORD)
+    Deactivation.objects.create(
+        user=other, deactivated_at=START, lockout_count=2, failure_count=8
+    )
+    assert {d.user for d in accounts.deactivated()} == {deactivated, other}
+
+    accounts.reactivate(deactivated, by=admin_user)
+
+    assert [d.user for d in accounts.deactivated()] == [other]
+
+
+def test_a_reactivated_account_is_counted_afresh(deactivated, login, client):
+    accounts.reactivate(deactivated)
+
+    for n in range(20, 23):
+        login("editor", ip=f"192.0.2.{n}")
+    deactivated.refresh_from_db()
+    assert deactivated.is_active
+    assert FailureCounter.objects.get(scope=SCOPE_ACCOUNT).failures == 3
+
+
+# --- the command ---
+
+
+def test_command_reactivates(deactivated, login, client, reactivations):
+    out = StringIO()
+
+    call_command("loginlimit_reactivate", "editor", stdout=out)
+
+    assert "Reactivated the account “editor”." in out.getvalue()
+    assert_cleared(deactivated)
+    assert can_log_in(login, client)
+    record = Deactivation.objects.get()
+    assert record.reactivate_reason == Deactivation.REACTIVATED_COMMAND
+    assert record.reactivated_by is None
+    [event] = reactivations
+    assert event.reason == "command"
+    entry = audit_entry(deactivated)
+    assert entry.user is None
+    assert str(entry.message) == "Account reactivated from the command line"
+
+
+@pytest.mark.parametrize(
+    ("username", "message"),
+    [
+        ("ghost", "There is no account with the username “ghost”."),
+        ("EDITOR", "There is no account with the username “EDITOR”."),
+        ("admin", "The account “admin” is already active."),
+        ("bad\x1b[31m", "There is no account with the username “bad\\x1b[31m”."),
+    ],
+)
+def test_command_errors(deactivated, admin_user, capsys, username, message):
+    with pytest.raises(SystemExit) as exit_info:
+        Command().run_from_argv(["manage.py", "loginlimit_reactivate", username])
+
+    assert exit_info.value.code != 0
+    assert capsys.readouterr().err.strip() == f"CommandError: {message}"
+    deactivated.refresh_from_db()
+    assert not deactivated.is_active
+
+
+def test_command_refuses_an_active_account(user):
+    with pytest.raises(CommandError, match="already active"):
+        call_command("loginlimit_reactivate", "editor")
+
+
+def test_command_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "django", "loginlimit_reactivate", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "PYTHONPATH": str(REPO),
+        },
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
+    assert "username" in result.stdout
+    assert "Reactivate an account" in result.stdout
+
+
+# --- Wagtail's user editor ---
+
+
+def edit_form_data(user, **changes) -> dict:
+    data = {
+        "username": user.username,
+        "email": user.email or "editor@example.com",
+        "first_name": "Ed",
+        "last_name": "Itor",
+        "password1": "",
+        "password2": "",
+        "is_active": "on" if user.is_active else "",
+        "is_superuser": "",
+        **changes,
+    }
+    return {key: value for key, value in data.items() if value != ""}
+
+
+def edit_user(client, admin_user, user, **changes):
+    client.force_login(admin_user)
+    url = reverse("wagtailusers_users:edit", args=[user.pk])
+    # The form, as Wagtail renders it, has the "active" box to tick.
+    soup = WagtailTestUtils.get_soup(client.get(url).content)
+    assert soup.select_one('input[name="is_active"]') is not None
+    response = client.post(url, edit_form_data(user, **changes))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    client.logout()
+
+
+def test_making_the_user_active_in_wagtail_reactivates(
+    deactivated, admin_user, login, client, reactivations
+):
+    edit_user(client, admin_user, deactivated, is_active="on")
+
+    assert_cleared(deactivated)
+    assert can_log_in(login, client)
+    record = Deactivation.objects.get()
+    assert record.reactivated_by == admin_user
+    assert record.reactivate_reason == Deactivation.REACTIVATED_USER_EDIT
+    [event] = reactivations
+    assert (event.user, event.reason) == (deactivated, "user_edit")
+    assert audit_entry(deactivated).user == admin_user
+
+
+def test_other_edits_of_a_deactivated_user_change_nothing(
+    deactivated, admin_user, client, reactivations
+):
+    edit_user(client, admin_user, deactivated, first_name="Edwina")
+
+    deactivated.refresh_from_db()
+    assert not deactivated.is_active
+    assert Deactivation.objects.open().count() == 1
+    assert reactivations == []
+
+
+def test_an_account_the_plugin_did_not_deactivate_gets_its_counts_cleared(
+    settings, user, admin_user, login, client, reactivations
+):
+    settings.WAGTAIL_LOGINLIMIT = {"allowed_retries": 4, "lockout_method": "username"}
+    for _ in range(4):
+        login("editor")
+    user.is_active = False
+    user.save()
+    assert Lockout.objects.active().exists()
+
+    edit_user(client, admin_user, user, is_active="on")
+
+    assert not Lockout.objects.active().exists()
+    assert can_log_in(login, client)
+    assert reactivations == []  # the plugin had not deactivated it
+
+
+def test_reactivate_does_not_announce_twice(deactivated, admin_user, reactivations):
+    accounts.reactivate(deactivated, by=admin_user)
+
+    assert len(reactivations) == 1
+    assert (
+        ModelLogEntry.objects.filter(action="wagtail_loginlimit.reactivate").count()
+        == 1
+    )

@@ -1,0 +1,91 @@
+"""Retention: delete what is older than the retention period — axes' attempts,
+access and failure logs, ended lockouts and counters nobody counts any more.
+
+Nothing that still counts is deleted, whatever the number of days: the cutoff
+never comes later than the valid window (`valid_duration`), active lockouts are
+kept, and so are counters that are locked, still remembered, or holding a try.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.db import router, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from .conf import get_config
+from .models import FailureCounter, Lockout
+from .policy import PENDING_TTL
+
+
+@dataclass
+class PurgeResult:
+    """Rows deleted (or, in a dry run, that would be), by kind."""
+
+    cutoff: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+    dry_run: bool = False
+    widened: bool = False  # the valid window moved the cutoff back
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def cutoff_for(days: int, now: datetime, valid_duration: timedelta) -> datetime:
+    """`days` ago, or the start of the valid window if that is earlier."""
+    return now - max(timedelta(days=days), valid_duration)
+
+
+def purge_querysets(cutoff: datetime, now: datetime) -> dict[str, QuerySet]:
+    """What a purge with `cutoff` deletes, by kind (the keys are what the
+    command prints)."""
+    idle = now - PENDING_TTL
+    return {
+        "axes.AccessAttempt": AccessAttempt.objects.filter(attempt_time__lt=cutoff),
+        "axes.AccessLog": AccessLog.objects.filter(attempt_time__lt=cutoff),
+        "axes.AccessFailureLog": AccessFailureLog.objects.filter(
+            attempt_time__lt=cutoff
+        ),
+        # Ended (or lifted) before the cutoff; an active lockout is never deleted.
+        "wagtail_loginlimit.Lockout": Lockout.objects.filter(
+            Q(ends_at__lt=cutoff) | Q(lifted_at__lt=cutoff)
+        ).exclude(lifted_at__isnull=True, ends_at__gt=now),
+        # Not locked, no failure since the cutoff, no try being checked.
+        "wagtail_loginlimit.FailureCounter": FailureCounter.objects.filter(
+            Q(locked_until__isnull=True) | Q(locked_until__lte=now),
+            Q(last_failure__isnull=True) | Q(last_failure__lt=cutoff),
+            Q(pending=0) | Q(pending_since__isnull=True) | Q(pending_since__lt=idle),
+        ),
+    }
+
+
+def purge(
+    days: int | None = None, *, dry_run: bool = False, now: datetime | None = None
+) -> PurgeResult:
+    """Delete what is older than `days` (default: the `retention_days` setting)."""
+    config = get_config()
+    if days is None:
+        days = config.retention_days
+    if days < 1:
+        raise ValueError("days must be at least 1.")
+    now = now or timezone.now()
+    cutoff = cutoff_for(days, now, config.valid_duration)
+    result = PurgeResult(
+        cutoff=cutoff,
+        dry_run=dry_run,
+        widened=cutoff < now - timedelta(days=days),
+    )
+    with transaction.atomic(using=router.db_for_write(FailureCounter)):
+        for label, queryset in purge_querysets(cutoff, now).items():
+            if dry_run:
+                result.counts[label] = queryset.count()
+            else:
+                # `_raw_delete` would skip cascades; a plain delete counts the
+                # rows of the model itself (axes' expirations cascade along).
+                deleted, by_model = queryset.delete()
+                result.counts[label] = by_model.get(queryset.model._meta.label, 0)
+    return result

@@ -1,0 +1,186 @@
+"""Unlocking: lift lockouts, forget the counts, and announce it — the one place
+the admin screens and the `loginlimit_unlock` command both go through, so that
+both fire `loginlimit_reset` and write the audit log the same way."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from . import audit_log, events, storage
+from .clients import (
+    SCOPE_IP,
+    SCOPE_PAIR,
+    SCOPE_USERNAME,
+    ip_group,
+    normalize_username,
+    parse_ip,
+)
+from .conf import get_config
+from .models import FailureCounter, Lockout
+
+
+@dataclass
+class UnlockResult:
+    """What an unlock did: the lockouts it lifted and the counts it forgot."""
+
+    lockouts: list[Lockout] = field(default_factory=list)
+    counters: list[FailureCounter] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        """How many active lockouts were lifted."""
+        return len(self.lockouts)
+
+    def __bool__(self) -> bool:
+        return bool(self.lockouts or self.counters)
+
+
+def normalize_ip_group(ip: str, ipv6_prefix: int | None = None) -> str:
+    """The IP group counters are stored under for `ip`: an IPv4 address, or the
+    IPv6 network (of `ipv6_prefix` bits) an IPv6 address or network belongs to.
+
+    Raises `ValueError` with a readable message for anything else."""
+    if ipv6_prefix is None:
+        ipv6_prefix = get_config().ipv6_prefix
+    text = str(ip).strip()
+    address = parse_ip(text)
+    if address is None and "/" in text:
+        try:
+            network = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            network = None
+        # A range is accepted when it is exactly one client: an IPv4 /32, or
+        # (part of) the IPv6 network one client is counted under.
+        if network is not None and (
+            network.num_addresses == 1
+            or (network.version == 6 and network.prefixlen >= ipv6_prefix)
+        ):
+            address = parse_ip(str(network.network_address))
+    if address is None:
+        raise ValueError(
+            _("“%(ip)s” is not an IP address.") % {"ip": text[:100]},
+        )
+    return ip_group(address, ipv6_prefix)
+
+
+def _reset_scope(lockout: Lockout) -> dict[str, str]:
+    """The `storage.reset` arguments that end `lockout` and its client's counts."""
+    if lockout.scope == SCOPE_IP:
+        return {"ip_group": lockout.ip_group}
+    if lockout.scope == SCOPE_USERNAME:
+        return {"username": lockout.username}
+    if lockout.scope == SCOPE_PAIR:
+        return {"ip_group": lockout.ip_group, "username": lockout.username}
+    raise ValueError(f"Unknown lockout scope {lockout.scope!r}")
+
+
+def unlock_lockouts(
+    lockouts: Iterable[Lockout],
+    *,
+    by=None,
+    reason: str = Lockout.LIFTED_UNLOCK,
+    request=None,
+) -> int:
+    """Lift each of `lockouts` that is still active, forget its client's counts,
+    log it and fire `loginlimit_reset`. Returns how many lockouts were lifted
+    (lockouts of the same client lifted along with a chosen one count too)."""
+    result = UnlockResult()
+    seen: set[int] = set()
+    now = timezone.now()
+    for lockout in lockouts:
+        if lockout.pk in seen or not (
+            lockout.lifted_at is None and lockout.ends_at > now
+        ):
+            continue
+        step = storage.reset(**_reset_scope(lockout), reason=reason, by=by, now=now)
+        _merge(result, step, seen)
+    _announce(result, by=by, reason=reason, now=now, request=request)
+    return result.count
+
+
+def unlock(
+    ip: str | None = None,
+    username: str | None = None,
+    everything: bool = False,
+    *,
+    by=None,
+    reason: str = Lockout.LIFTED_UNLOCK,
+    request=None,
+) -> UnlockResult:
+    """Lift the active lockouts and forget the counts of an IP (or IPv6
+    network), a username, both together, or `everything`.
+
+    With both `ip` and `username`, only counters involving the two together
+    (the pair) are cleared. Raises `ValueError` for an unusable IP or when
+    nothing is named."""
+    now = timezone.now()
+    if everything:
+        scope: dict = {"everything": True}
+    else:
+        scope = {}
+        if ip is not None and str(ip).strip():
+            scope["ip_group"] = normalize_ip_group(ip)
+        if username is not None and str(username).strip():
+            scope["username"] = normalize_username(username)
+        if not scope:
+            raise ValueError(_("Name an IP address, a username, or everything."))
+    step = storage.reset(**scope, reason=reason, by=by, now=now)
+    result = UnlockResult()
+    _merge(result, step, set())
+    _announce(result, by=by, reason=reason, now=now, request=request)
+    return result
+
+
+def _merge(result: UnlockResult, step: storage.ResetResult, seen: set[int]) -> None:
+    for lockout in step.lockouts:
+        if lockout.pk not in seen:
+            seen.add(lockout.pk)
+            result.lockouts.append(lockout)
+    result.counters.extend(step.counters)
+
+
+def _announce(result: UnlockResult, *, by, reason: str, now, request) -> None:
+    """Audit-log each lifted lockout and fire one `loginlimit_reset` per lifted
+    lockout, plus one per cleared count that had no active lockout."""
+    lifted_keys = set()
+    for lockout in result.lockouts:
+        # storage.reset() returns the rows as they were; show them as they are.
+        lockout.lifted_at = now
+        lockout.lifted_by = by
+        lockout.lift_reason = reason
+        lifted_keys.add(lockout.key)
+        audit_log.log_unlock(lockout, by=by, reason=reason)
+        events.emit(
+            events.LoginLimitEvent(
+                kind=events.RESET,
+                ip_address=lockout.ip_address,
+                username=lockout.username or None,
+                failure_count=lockout.failure_count,
+                lockout_count=lockout.number,
+                locked_until=lockout.ends_at,
+                long=lockout.is_long,
+                reason=reason,
+                request=request,
+                lockout=lockout,
+                by=by,
+            )
+        )
+    for counter in result.counters:
+        if counter.key in lifted_keys or not counter.failures:
+            continue
+        events.emit(
+            events.LoginLimitEvent(
+                kind=events.RESET,
+                ip_address=counter.ip_group or None,
+                username=counter.username or None,
+                failure_count=counter.failures,
+                reason=reason,
+                request=request,
+                by=by,
+            )
+        )

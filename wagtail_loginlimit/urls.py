@@ -1,0 +1,29 @@
+"""Admin URLs of the login-security reports, mounted by `wagtail_hooks` under
+/admin/login-security/. Unlock and reactivate go through Wagtail's bulk-action
+URL (/admin/bulk/wagtail_loginlimit/…)."""
+
+from django.urls import path
+
+from .views.active_lockouts import ActiveLockoutsView
+from .views.deactivated_accounts import DeactivatedAccountsView
+from .views.failed_logins import FailedLoginsView
+from .views.lockout_history import LockoutHistoryView
+
+app_name = "wagtail_loginlimit"
+
+
+def _report(route: str, view, name: str) -> list:
+    return [
+        path(route, view.as_view(), name=name),
+        path(
+            f"{route}results/", view.as_view(results_only=True), name=f"{name}_results"
+        ),
+    ]
+
+
+urlpatterns = [
+    *_report("lockouts/active/", ActiveLockoutsView, "active_lockouts"),
+    *_report("lockouts/", LockoutHistoryView, "lockout_history"),
+    *_report("failed-logins/", FailedLoginsView, "failed_logins"),
+    *_report("deactivated-accounts/", DeactivatedAccountsView, "deactivated_accounts"),
+]

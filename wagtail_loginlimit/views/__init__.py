@@ -1,0 +1,1 @@
+"""The login-security screens of the Wagtail admin, one module per screen."""

@@ -1,0 +1,121 @@
+"""Reports → Login security → Deactivated accounts: accounts the plugin set
+inactive and not yet reactivated, with one-click and bulk "Reactivate"."""
+
+from __future__ import annotations
+
+from django.contrib.auth import get_user_model
+from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.ui.tables import (
+    BulkActionsCheckboxColumn,
+    ButtonsColumnMixin,
+    Column,
+    DateColumn,
+    TitleColumn,
+)
+from wagtail.admin.widgets.button import ListingButton
+
+from .. import accounts
+from ..filters import deactivation_filterset_class
+from ..models import Deactivation
+from .base import LoginSecurityReportView
+from .columns import bulk_action_url
+
+
+def _username(record: Deactivation) -> str:
+    return record.user.get_username()
+
+
+class AccountColumn(ButtonsColumnMixin, TitleColumn):
+    """The account, linked to Wagtail's user editor, with "Reactivate"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            "account",
+            label=_("Account"),
+            accessor=_username,
+            get_url=lambda record: _user_edit_url(record.user_id),
+            get_title_id=lambda record: f"deactivation_{record.pk}_title",
+            sort_key=f"user__{get_user_model().USERNAME_FIELD}",
+            **kwargs,
+        )
+
+    def get_buttons(self, instance, parent_context):
+        request = parent_context.get("request")
+        next_url = request.get_full_path() if request else ""
+        return [
+            ListingButton(
+                _("Reactivate"),
+                url=bulk_action_url(
+                    "deactivation", "reactivate", [instance.pk], next_url
+                ),
+                icon_name="user",
+                attrs={
+                    "aria-label": _("Reactivate %(username)s")
+                    % {"username": _username(instance)}
+                },
+            )
+        ]
+
+
+def _user_edit_url(user_id) -> str | None:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        return reverse("wagtailusers_users:edit", args=[user_id])
+    except NoReverseMatch:  # wagtail.users not installed
+        return None
+
+
+class DeactivatedAccountsView(LoginSecurityReportView):
+    model = Deactivation
+    page_title = _("Deactivated accounts")
+    header_icon = "user"
+    index_url_name = "wagtail_loginlimit:deactivated_accounts"
+    index_results_url_name = "wagtail_loginlimit:deactivated_accounts_results"
+    verbose_name = _("deactivated account")
+    verbose_name_plural = _("deactivated accounts")
+    default_ordering = "-deactivated_at"
+    export_filename = "deactivated-accounts"
+    show_bulk_actions = True
+    bulk_model_name = "deactivation"
+    columns = [
+        BulkActionsCheckboxColumn("bulk_actions", obj_type="deactivation"),
+        AccountColumn(),
+        Column("user.email", label=_("Email")),
+        DateColumn("deactivated_at", label=_("Deactivated"), sort_key="deactivated_at"),
+        Column("lockout_count", label=_("Lockouts"), sort_key="lockout_count"),
+        Column("failure_count", label=_("Failures"), sort_key="failure_count"),
+        Column("ip_address", label=_("Last IP address")),
+    ]
+    list_export = [
+        "user",
+        "user.email",
+        "deactivated_at",
+        "lockout_count",
+        "failure_count",
+        "ip_address",
+    ]
+    export_headings = {
+        "user": _("Account"),
+        "user.email": _("Email"),
+        "deactivated_at": _("Deactivated"),
+        "lockout_count": _("Lockouts"),
+        "failure_count": _("Failures"),
+        "ip_address": _("Last IP address"),
+    }
+
+    @cached_property
+    def search_fields(self):
+        User = get_user_model()
+        fields = [f"user__{User.USERNAME_FIELD}", "ip_address"]
+        if hasattr(User, "email"):
+            fields.append("user__email")
+        return fields
+
+    @cached_property
+    def filterset_class(self):
+        return deactivation_filterset_class(Deactivation)
+
+    def get_base_queryset(self):
+        return accounts.deactivated()
