@@ -13,8 +13,13 @@ USE_TZ = True
 TIME_ZONE = "UTC"
 USE_I18N = True
 LANGUAGE_CODE = "en"
-LANGUAGES = [("en", "English"), ("de", "German"), ("fr", "French"),
-             ("es", "Spanish"), ("nl", "Dutch")]
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("nl", "Dutch"),
+]
 
 INSTALLED_APPS = [
     "wagtail.contrib.settings",

@@ -12,9 +12,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from django.contrib.auth import authenticate
 from django.forms import MultiWidget
-from django.test import Client, RequestFactory
+from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import PASSWORD, START

@@ -1,12 +1,13 @@
 from django.contrib.auth import authenticate
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 
 from wagtail_loginlimit.forms import LoginLimitAuthenticationForm
+
 
 def api_token(request):
     """Like an API's basic authentication: authenticate() with no login()."""

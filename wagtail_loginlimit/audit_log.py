@@ -15,6 +15,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail.log_actions import LogFormatter
 from wagtail.log_actions import log as wagtail_log
 
@@ -90,7 +91,11 @@ class DeactivateFormatter(LogFormatter):
     def format_message(self, log_entry) -> str:
         count = (log_entry.data or {}).get("lockout_count")
         if isinstance(count, int) and count > 0:
-            return _("Account deactivated after %(count)s lockouts") % {"count": count}
+            return ngettext(
+                "Account deactivated after %(count)s lockout",
+                "Account deactivated after %(count)s lockouts",
+                count,
+            ) % {"count": count}
         return _("Account deactivated after repeated lockouts")
 
 

@@ -14,6 +14,7 @@ from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from wagtail.admin.ui.components import Component
 
 from . import chart, permissions
@@ -68,7 +69,11 @@ def render_chart(days: list[date] | None = None):
                 "var(--w-color-critical-200, #cd4444)",
             ),
         ],
-        title=_("Failed logins and lockouts per day, last %(count)s days")
+        title=ngettext(
+            "Failed logins and lockouts per day, last %(count)s day",
+            "Failed logins and lockouts per day, last %(count)s days",
+            len(days),
+        )
         % {"count": len(days)},
     )
 

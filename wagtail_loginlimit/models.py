@@ -284,7 +284,10 @@ class Lockout(models.Model):
         who = self.username if self.scope == SCOPE_USERNAME else self.ip_group
         if self.scope == SCOPE_PAIR:
             who = f"{self.username} @ {self.ip_group}"
-        return f"{who} until {self.ends_at:%Y-%m-%d %H:%M}"
+        return _("%(who)s until %(ends)s") % {
+            "who": who,
+            "ends": f"{self.ends_at:%Y-%m-%d %H:%M}",
+        }
 
     @property
     def is_active(self) -> bool:

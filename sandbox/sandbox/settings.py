@@ -64,8 +64,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Last, as django-axes requires: it answers refused logins with a 429.
+    # Gives back login tries that ended without a failure or a login().
     "wagtail_loginlimit.middleware.LoginLimitMiddleware",
+    # Last, as django-axes requires: it answers refused logins with a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sandbox.urls"
@@ -96,6 +98,7 @@ AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_HANDLER = "wagtail_loginlimit.handler.LoginLimitHandler"
+AXES_LOCKOUT_CALLABLE = "wagtail_loginlimit.responses.axes_lockout_response"
 WAGTAILADMIN_USER_LOGIN_FORM = "wagtail_loginlimit.forms.LoginForm"
 
 
