@@ -223,3 +223,60 @@ def test_other_databases_are_not_sqlite_checked(monkeypatch):
     }
     monkeypatch.setattr(django_settings, "DATABASES", databases)
     assert ours() == {}
+
+
+@pytest.mark.parametrize(
+    ("proxy_settings", "expected"),
+    [
+        ({}, set()),
+        (
+            {
+                "AXES_IPWARE_META_PRECEDENCE_ORDER": [
+                    "HTTP_X_FORWARDED_FOR",
+                    "REMOTE_ADDR",
+                ]
+            },
+            {"wagtail_loginlimit.W005"},
+        ),
+        (
+            {
+                "AXES_IPWARE_META_PRECEDENCE_ORDER": [
+                    "HTTP_X_FORWARDED_FOR",
+                    "REMOTE_ADDR",
+                ],
+                "AXES_IPWARE_PROXY_COUNT": 0,
+            },
+            {"wagtail_loginlimit.W006"},
+        ),
+        (
+            {
+                "AXES_IPWARE_META_PRECEDENCE_ORDER": [
+                    "HTTP_X_FORWARDED_FOR",
+                    "REMOTE_ADDR",
+                ],
+                "AXES_IPWARE_PROXY_COUNT": 0,
+                "IPWARE_STRICT": False,
+            },
+            set(),
+        ),
+        (
+            {
+                "AXES_IPWARE_META_PRECEDENCE_ORDER": [
+                    "HTTP_X_FORWARDED_FOR",
+                    "REMOTE_ADDR",
+                ],
+                "AXES_IPWARE_PROXY_TRUSTED_IPS": ["10.0.0.0/24"],
+                "IPWARE_STRICT": False,
+            },
+            set(),
+        ),
+    ],
+)
+def test_proxy_settings_that_let_clients_choose_their_ip_are_reported(
+    settings, proxy_settings, expected
+):
+    for name, value in proxy_settings.items():
+        setattr(settings, name, value)
+    from wagtail_loginlimit.checks import check_proxy_settings
+
+    assert {message.id for message in check_proxy_settings()} == expected

@@ -173,3 +173,37 @@ def check_sqlite_locking(app_configs=None, databases=None, **kwargs):
                 )
             )
     return found
+
+
+@checks.register(checks.Tags.security)
+def check_proxy_settings(app_configs=None, **kwargs):
+    """W005–W006: client-IP settings that let a client choose its counted IP, or
+    that put many clients under one count (see docs/deployment.md)."""
+    found = []
+    order = list(getattr(settings, "AXES_IPWARE_META_PRECEDENCE_ORDER", None) or [])
+    count = getattr(settings, "AXES_IPWARE_PROXY_COUNT", None)
+    trusted = getattr(settings, "AXES_IPWARE_PROXY_TRUSTED_IPS", None)
+    headers = [name for name in order if name != "REMOTE_ADDR"]
+    if headers and count is None and not trusted:
+        found.append(
+            checks.Warning(
+                f"AXES_IPWARE_META_PRECEDENCE_ORDER reads {headers[0]!r} without "
+                "AXES_IPWARE_PROXY_COUNT or AXES_IPWARE_PROXY_TRUSTED_IPS: a client "
+                "chooses the IP address it is counted under.",
+                hint="Set AXES_IPWARE_PROXY_COUNT (proxies in front of Django minus "
+                "one) or AXES_IPWARE_PROXY_TRUSTED_IPS; see docs/deployment.md.",
+                id="wagtail_loginlimit.W005",
+            )
+        )
+    if headers and (count is not None or trusted):
+        if getattr(settings, "IPWARE_STRICT", True) is not False:
+            found.append(
+                checks.Warning(
+                    "With IPWARE_STRICT on, every request whose X-Forwarded-For is "
+                    "longer than expected is counted under one address, so a forged "
+                    "header can lock out everyone behind a forward proxy.",
+                    hint="Set IPWARE_STRICT = False; see docs/deployment.md.",
+                    id="wagtail_loginlimit.W006",
+                )
+            )
+    return found
