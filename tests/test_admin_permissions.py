@@ -133,3 +133,9 @@ def test_settings_panel_follows_wagtails_settings_permission(editor_client):
     assert allowed.status_code == 200
     assert 'name="allowed_retries"' in allowed.content.decode()
     assert client.get(REPORTS[0]).status_code == 403
+
+
+def test_the_menu_root_leads_to_the_active_lockouts(admin_client):
+    response = admin_client.get("/admin/login-security/")
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/login-security/lockouts/active/"

@@ -58,7 +58,7 @@ def test_lockout_page(login, user, hasher_calls, path, clock):
     page = text(response)
     assert "<h1>Too many login attempts</h1>" in page
     assert "Too many failed login attempts. You can try again in 20\xa0minutes." in page
-    assert "You can sign in again after 12:20" in page  # clock: 12:00 UTC
+    assert "You can sign in again from 12:20" in page  # clock: 12:00 UTC
     assert "remaining" not in page
 
     # A refused try, even with the right password, gets the same page, counting down.
@@ -89,7 +89,7 @@ def test_long_lockouts_say_so(login, user, clock, path):
         "Too many failed login attempts, again and again: logins are blocked for 1\xa0day."
         in page
     )
-    assert "This long lockout ends at" in page
+    assert "This long lockout ends:" in page
     assert "You can try again in" not in page
 
 

@@ -50,7 +50,17 @@ CODE_DEFAULTS: dict[str, Any] = {
     "retention_days": 90,
     # Who gets lockout emails; empty: the active superusers with an address.
     "notify_recipients": [],
+    # Where the counters live: "database" (the default database, or wherever
+    # the database router sends FailureCounter) or "cache" (a Redis cache).
+    "store": "database",
+    # The Django cache (a key of CACHES) the "cache" store uses.
+    "cache_alias": "default",
+    # What a login gets while the store cannot be reached: "refuse" (HTTP 503)
+    # or "allow" (the login goes on, unprotected).
+    "on_store_error": "refuse",
 }
+STORES = ("database", "cache")
+ON_STORE_ERROR_CHOICES = ("refuse", "allow")
 DURATION_KEYS = ("lockout_duration", "long_duration", "valid_duration")
 
 
@@ -84,11 +94,34 @@ def parse_value(key: str, value: Any) -> Any:
         return validation.parse_count(value, minimum=1, label=label)
     if key == "notify_recipients":
         return _parse_recipients(value)
+    if key == "store":
+        return _parse_choice(key, value, STORES)
+    if key == "on_store_error":
+        return _parse_choice(key, value, ON_STORE_ERROR_CHOICES)
+    if key == "cache_alias":
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError(
+                _("cache_alias must be the name of a cache in CACHES, not %(value)r."),
+                code="invalid",
+                params={"value": value},
+            )
+        return value.strip()
     raise ValidationError(
         "Unknown key %(key)r; known keys: %(keys)s.",
         code="unknown_key",
         params={"key": key, "keys": ", ".join([*PANEL_DEFAULTS, *CODE_DEFAULTS])},
     )
+
+
+def _parse_choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text not in choices:
+        raise ValidationError(
+            _("%(key)s must be one of %(choices)s, not %(value)r."),
+            code="invalid_choice",
+            params={"key": key, "choices": ", ".join(choices), "value": value},
+        )
+    return text
 
 
 def _parse_recipients(value: Any) -> tuple[str, ...]:
@@ -133,6 +166,9 @@ class Config:
     ipv6_prefix: int = 64
     retention_days: int = 90
     notify_recipients: tuple[str, ...] = ()
+    store: str = "database"
+    cache_alias: str = "default"
+    on_store_error: str = "refuse"
 
     @property
     def limits(self) -> Limits:
@@ -203,6 +239,15 @@ def _reload(sender, setting, **kwargs):
     global _code_settings
     if setting == SETTING_NAME:
         _code_settings = None
+
+
+def code_value(key: str) -> Any:
+    """A code-only key's value (`WAGTAIL_LOGINLIMIT`, else its default), read
+    without the database: the store settings must be known when it is down."""
+    code = code_settings()
+    if key in code.values:
+        return code.values[key]
+    return parse_value(key, CODE_DEFAULTS[key])
 
 
 _REQUEST_CACHE = "_wagtail_loginlimit_config"

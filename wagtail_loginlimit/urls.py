@@ -3,6 +3,7 @@
 URL (/admin/bulk/wagtail_loginlimit/…)."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from .views.active_lockouts import ActiveLockoutsView
 from .views.deactivated_accounts import DeactivatedAccountsView
@@ -22,6 +23,12 @@ def _report(route: str, view, name: str) -> list:
 
 
 urlpatterns = [
+    # /admin/login-security/ itself: the screen admins want first.
+    path(
+        "",
+        RedirectView.as_view(pattern_name="wagtail_loginlimit:active_lockouts"),
+        name="index",
+    ),
     *_report("lockouts/active/", ActiveLockoutsView, "active_lockouts"),
     *_report("lockouts/", LockoutHistoryView, "lockout_history"),
     *_report("failed-logins/", FailedLoginsView, "failed_logins"),

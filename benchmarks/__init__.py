@@ -1,0 +1,1 @@
+"""Benchmarks of wagtail-loginlimit: `python -m benchmarks` (see docs/benchmarks.md)."""

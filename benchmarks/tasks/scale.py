@@ -1,0 +1,194 @@
+"""Does a big store slow the lockout check or the admin reports down?
+
+The tables are filled (with `bulk_create`, in batches) to a small size, the
+lockout check and the first page of each report are timed, then the same
+tables are grown to the large size and everything is timed again. The rows look
+like an attack's aftermath: one counter per client address (every tenth one
+locked out), one lockout record per ten counters, and django-axes' failure log.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import time
+from datetime import timedelta
+from typing import Any
+
+from axes.models import AccessFailureLog
+from django.db import connection, transaction
+from django.utils import timezone
+
+from benchmarks import measure, site
+from wagtail_loginlimit import storage
+from wagtail_loginlimit.clients import SCOPE_IP, Client, CounterKey, counter_keys
+from wagtail_loginlimit.conf import Config
+from wagtail_loginlimit.models import FailureCounter, Lockout
+
+CHUNK = 10_000
+BATCH = 2_000
+REPORTS = {
+    "report_active_lockouts": "/admin/login-security/lockouts/active/",
+    "report_lockout_history": "/admin/login-security/lockouts/",
+    "report_failed_logins": "/admin/login-security/failed-logins/",
+}
+_FIRST = int(ipaddress.IPv4Address("10.0.1.0"))
+
+
+def fill_ip(number: int) -> str:
+    """The `number`-th client of the fill (10.0.0.0/8 has 16 million)."""
+    return str(ipaddress.IPv4Address(_FIRST + number))
+
+
+def _counters(start: int, stop: int, now) -> list[FailureCounter]:
+    rows = []
+    for number in range(start, stop):
+        address = fill_ip(number)
+        locked = number % 10 == 0
+        rows.append(
+            FailureCounter(
+                key=CounterKey(SCOPE_IP, address, None).digest,
+                scope=SCOPE_IP,
+                ip_group=address,
+                failures=4 if locked else 1 + number % 3,
+                last_failure=now - timedelta(seconds=number % 3600),
+                locked_until=now + timedelta(hours=1) if locked else None,
+            )
+        )
+    return rows
+
+
+def _lockouts(start: int, stop: int, now, active: int) -> list[Lockout]:
+    rows = []
+    for number in range(start, stop):
+        address = fill_ip(number * 10)
+        started = now - timedelta(seconds=60 + number * 7 % (90 * 86400))
+        ends = now + timedelta(hours=1) if number < active else started + timedelta(
+            minutes=20
+        )
+        rows.append(
+            Lockout(
+                key=CounterKey(SCOPE_IP, address, None).digest,
+                scope=SCOPE_IP,
+                ip_address=address,
+                ip_group=address,
+                started_at=started,
+                ends_at=ends,
+                failure_count=4,
+                number=1,
+            )
+        )
+    return rows
+
+
+def _failure_log(start: int, stop: int, now, clients: int) -> list[AccessFailureLog]:
+    return [
+        AccessFailureLog(
+            username=f"user{number % 5000}",
+            ip_address=fill_ip(number % clients),
+            user_agent="Mozilla/5.0 (benchmark)",
+            http_accept="text/html",
+            path_info=site.LOGIN_URL,
+            attempt_time=now - timedelta(seconds=number * 7 % (90 * 86400)),
+            locked_out=number % 4 == 3,
+        )
+        for number in range(start, stop)
+    ]
+
+
+def _insert(model, make, start: int, stop: int) -> None:
+    for chunk in range(start, stop, CHUNK):
+        with transaction.atomic():
+            model.objects.bulk_create(
+                make(chunk, min(stop, chunk + CHUNK)), batch_size=BATCH
+            )
+
+
+def grow(sizes: dict[str, int], have: dict[str, int], now) -> None:
+    """Add rows until each table has its size (`have` holds what is there)."""
+    counters = sizes["counters"]
+    _insert(
+        FailureCounter,
+        lambda a, b: _counters(a, b, now),
+        have.get("counters", 0),
+        counters,
+    )
+    _insert(
+        Lockout,
+        lambda a, b: _lockouts(a, b, now, active=max(1, sizes["lockouts"] // 100)),
+        have.get("lockouts", 0),
+        sizes["lockouts"],
+    )
+    _insert(
+        AccessFailureLog,
+        lambda a, b: _failure_log(a, b, now, counters),
+        have.get("failure_log", 0),
+        sizes["failure_log"],
+    )
+    # What autovacuum (PostgreSQL) does after a big insert; SQLite's
+    # planner uses the same statistics when they exist.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _measure(params: dict[str, Any]) -> dict[str, float]:
+    repeat, warmup = params["repeat"], params["warmup"]
+    config = Config()
+    client = Client.build(fill_ip(0), None)  # locked out by the fill
+    keys = counter_keys(client, config.lockout_method)
+
+    def check(verdict) -> None:
+        if verdict.allowed:
+            raise AssertionError("the filled client should be locked out")
+
+    results = {
+        "peek": measure.median_time(
+            lambda: check(storage.peek(keys, timezone.now(), config.limits)),
+            repeat * 10,
+            warmup,
+        ),
+        "begin_attempt": measure.median_time(
+            lambda: check(storage.begin_attempt(keys, timezone.now(), config.limits)),
+            repeat * 10,
+            warmup,
+        ),
+    }
+    http = site.client()
+    results["refused_login"] = measure.median_time(
+        lambda: site.login(
+            http, site.ADMIN, site.WRONG_PASSWORD, fill_ip(0), expect=429
+        ),
+        repeat * 2,
+        warmup,
+    )
+    admin = site.logged_in_admin()
+    for name, path in REPORTS.items():
+
+        def get(path=path):
+            response = admin.get(path)
+            if response.status_code != 200:
+                raise AssertionError(f"GET {path}: HTTP {response.status_code}")
+
+        results[name] = measure.median_time(get, max(3, repeat // 2), warmup)
+    return results
+
+
+def run(params: dict[str, Any]) -> dict[str, Any]:
+    site.ensure_admin()
+    now = timezone.now()
+    small, large = params["small"], params["large"]
+    started = time.perf_counter()
+    grow(small, {}, now)
+    at_small = _measure(params)
+    fill_started = time.perf_counter()
+    grow(large, small, now)
+    fill_seconds = time.perf_counter() - fill_started
+    at_large = _measure(params)
+    return {
+        "vendor": connection.vendor,
+        "small": small,
+        "large": large,
+        "at_small": at_small,
+        "at_large": at_large,
+        "fill_seconds": fill_seconds,
+        "seconds": time.perf_counter() - started,
+    }

@@ -1,0 +1,85 @@
+"""The login page as a person sees it, in Debian's real Chromium driven by
+Playwright (no browser is downloaded: it must be /usr/bin/chromium)."""
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from tests.conftest import PASSWORD
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail("Chromium is required under CI=true: apt-get install chromium")
+        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    playwright = pytest.importorskip("playwright.sync_api")
+    # Playwright's sync API keeps an event loop running in this thread; the test's
+    # own database calls are still plain synchronous ones.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+def sign_in(page, url, password):
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", password)
+    with page.expect_navigation():
+        page.click("button[type=submit]")
+
+
+def test_a_person_sees_the_tries_left_then_the_lockout(
+    browser, live_server, tmp_path, settings
+):
+    settings.WAGTAILADMIN_BASE_URL = live_server.url
+    user = get_user_model().objects.create_user("editor", password=PASSWORD)
+    user.is_staff = True
+    user.save()
+    page = browser.new_page()
+    url = f"{live_server.url}/admin/login/"
+    page.goto(url)
+
+    seen = []
+    for _ in range(3):
+        sign_in(page, url, "wrong")
+        seen.append(page.locator(".messages").inner_text())
+    assert "3 attempts remaining" in seen[0]
+    assert "2 attempts remaining" in seen[1]
+    assert "1 attempt remaining" in seen[2]
+
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", "wrong")
+    with page.expect_response(lambda r: r.request.method == "POST") as info:
+        page.click("button[type=submit]")
+    response = info.value
+    assert response.status == 429
+    assert response.headers["retry-after"] == "1200"
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Too many login attempts"
+    assert "try again in" in page.locator(".messages").inner_text()
+    page.screenshot(path=str(tmp_path / "lockout.png"))
+
+    # The right password is refused while locked out.
+    page.goto(url)
+    sign_in(page, url, PASSWORD)
+    assert page.locator("h1").inner_text() == "Too many login attempts"

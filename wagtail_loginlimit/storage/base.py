@@ -1,0 +1,137 @@
+"""The interface both counter stores implement, and the steps of `policy` each
+operation takes, so that the two stores differ only in how they read and write
+a client's `CounterState` atomically — never in the rules."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime
+
+from .. import policy
+from ..clients import CounterKey
+from ..models import FailureCounter
+
+
+class StoreUnavailable(Exception):
+    """The store could not be reached (server down, connection refused or lost,
+    timeout). Carries the store's name and the original error as `__cause__`."""
+
+    def __init__(self, store: str, error: BaseException) -> None:
+        self.store = store
+        self.error = error
+        super().__init__(f"{store}: {type(error).__name__}: {error}")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one failure did to one counter."""
+
+    key: CounterKey
+    state: policy.CounterState
+    lockout: policy.Lockout | None
+
+
+@dataclass(frozen=True)
+class Match:
+    """Which counters a reset clears: exact keys, or every counter of an IP group
+    and/or a username, or everything."""
+
+    digests: tuple[str, ...] | None = None
+    ip_group: str | None = None
+    username: str | None = None
+    everything: bool = False
+
+    def matches(self, ip_group: str, username: str) -> bool:
+        if self.everything:
+            return True
+        if self.ip_group is not None and ip_group != self.ip_group:
+            return False
+        if self.username is not None and username != self.username:
+            return False
+        return self.ip_group is not None or self.username is not None
+
+
+class CounterStore(ABC):
+    """Where the clients' counters live. Each method is atomic across processes
+    and servers: two requests for the same client never both read the same
+    state and both write on top of it."""
+
+    name: str
+
+    @abstractmethod
+    def begin_attempt(
+        self, keys: Sequence[CounterKey], now: datetime, limits: policy.Limits
+    ) -> policy.Verdict: ...
+
+    @abstractmethod
+    def peek(
+        self, keys: Sequence[CounterKey], now: datetime, limits: policy.Limits
+    ) -> policy.Verdict: ...
+
+    @abstractmethod
+    def release(
+        self, keys: Sequence[CounterKey], now: datetime, limits: policy.Limits
+    ) -> None: ...
+
+    @abstractmethod
+    def add_failure(
+        self, keys: Sequence[CounterKey], now: datetime, limits: policy.Limits
+    ) -> list[Outcome]: ...
+
+    @abstractmethod
+    def clear(self, match: Match) -> list[FailureCounter]:
+        """Delete the matching counters; return them as they were (unsaved
+        `FailureCounter` instances for a store outside the database)."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager:
+        """The database transaction a failure's lockout records are written in
+        together with the counters (a no-op for a store outside the database)."""
+
+
+# --- the rules of `policy`, applied the same way by every store ---
+
+
+def begin(
+    states: list[policy.CounterState], now: datetime, limits: policy.Limits
+) -> tuple[policy.Verdict, list[policy.CounterState] | None]:
+    """The verdict, and the states to write if a try was reserved (else None)."""
+    states = [policy.refresh(state, now, limits) for state in states]
+    verdict = policy.strictest([policy.check(s, now, limits) for s in states])
+    if not verdict.allowed:
+        return verdict, None
+    return verdict, [policy.reserve(state, now) for state in states]
+
+
+def judge(
+    states: list[policy.CounterState], now: datetime, limits: policy.Limits
+) -> policy.Verdict:
+    return policy.strictest(
+        [policy.check(policy.refresh(s, now, limits), now, limits) for s in states]
+    )
+
+
+def give_back(
+    state: policy.CounterState, now: datetime, limits: policy.Limits
+) -> policy.CounterState:
+    return policy.release(policy.refresh(state, now, limits))
+
+
+def fail(
+    key: CounterKey,
+    state: policy.CounterState,
+    now: datetime,
+    limits: policy.Limits,
+) -> Outcome:
+    state, lockout = policy.record_failure(
+        policy.refresh(state, now, limits), now, limits
+    )
+    return Outcome(key, state, lockout)
+
+
+def is_void(state: policy.CounterState, now: datetime, limits: policy.Limits) -> bool:
+    """Nothing left to remember: no count, no lockout, no try in flight."""
+    return policy.refresh(state, now, limits) == policy.CounterState()
