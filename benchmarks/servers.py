@@ -8,6 +8,8 @@ other process can take the port between choosing and binding it.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import os
 import signal
 import socket
@@ -25,6 +27,7 @@ SANDBOX = REPO / "sandbox"
 
 # How long a server may take to answer its first request.
 START_TIMEOUT = 60.0
+STOP_GRACE = 1.0
 STOP_TIMEOUT = 15.0
 
 
@@ -74,6 +77,17 @@ def run_django(
     return result.stdout
 
 
+# Servers not stopped yet: stopped when this process exits, whatever happens
+# to the code that started them (an interrupted test run, say).
+_running: set[GunicornServer] = set()
+
+
+@atexit.register
+def _stop_running() -> None:
+    for server in list(_running):
+        server.stop()
+
+
 class GunicornServer:
     """One gunicorn master with `workers` workers serving the sandbox WSGI app."""
 
@@ -91,7 +105,7 @@ class GunicornServer:
         self.threads = threads
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
-        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in close()
             prefix="loginlimit-gunicorn-", suffix=".log", delete=False
         )
 
@@ -100,6 +114,13 @@ class GunicornServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> GunicornServer:
+        """Launch the server, wait until it answers, and warm its workers."""
+        self.launch()
+        self.wait_until_ready()
+        return self
+
+    def launch(self) -> None:
+        """Launch the server without waiting for it (see `start_all`)."""
         listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", 0))
@@ -121,9 +142,12 @@ class GunicornServer:
             "--timeout",
             "120",
             "--graceful-timeout",
-            "5",
+            "1",
             "--log-level",
             "warning",
+            # Django is set up once in the master and forked into the workers
+            # (it opens no database connection before a request does).
+            "--preload",
             "sandbox.wsgi:application",
         ]
         try:
@@ -138,12 +162,14 @@ class GunicornServer:
             )
         finally:
             listener.close()  # gunicorn holds its own copy
+        _running.add(self)
+
+    def wait_until_ready(self) -> None:
         try:
             self._wait_until_ready()
         except BaseException:
             self.stop()
             raise
-        return self
 
     def _wait_until_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
@@ -158,6 +184,11 @@ class GunicornServer:
                 ) as response:
                     if response.status == 200:
                         break
+            except urllib.error.HTTPError as error:
+                # It answers, but with an error: waiting will not fix that.
+                raise RuntimeError(
+                    f"gunicorn answered HTTP {error.code}:\n{self.output()}"
+                ) from None
             except (urllib.error.URLError, OSError):
                 pass
             if time.monotonic() > deadline:
@@ -192,32 +223,26 @@ class GunicornServer:
     def output(self) -> str:
         self._log.flush()
         try:
-            return Path(self._log.name).read_text(errors="replace")[-20000:]
+            return Path(self._log.name).read_text(errors="replace")[-6000:]
         except OSError:
             return ""
 
     def stop(self) -> None:
-        """Stop the master and its workers (their own process group)."""
+        """Stop the master and its workers (their own process group). The
+        servers hold nothing worth a graceful shutdown: SIGTERM, and SIGKILL
+        for whatever is still there shortly after."""
         process, self.process = self.process, None
-        if process is not None and process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                process.wait(timeout=STOP_TIMEOUT)
-            except subprocess.TimeoutExpired:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait(timeout=STOP_TIMEOUT)
-        elif process is not None:
-            # The master is gone; make sure no orphaned worker stays behind.
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        _running.discard(self)
+        if process is None:
+            return
+        if process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=STOP_GRACE)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=STOP_TIMEOUT)
 
     def close(self) -> None:
         self.stop()
@@ -226,6 +251,14 @@ class GunicornServer:
             os.unlink(self._log.name)
         except OSError:
             pass
+
+    @staticmethod
+    def start_all(servers: list[GunicornServer]) -> None:
+        """Start several servers side by side (each sets Django up once)."""
+        for server in servers:
+            server.launch()
+        for server in servers:
+            server.wait_until_ready()
 
     def __enter__(self) -> GunicornServer:
         return self.start()

@@ -103,3 +103,58 @@ LOGGING = {
     "handlers": {"null": {"class": "logging.NullHandler"}},
     "loggers": {"wagtail_loginlimit": {"handlers": ["null"], "level": "INFO"}},
 }
+
+# --- The store the whole suite runs against -----------------------------------
+# LOGINLIMIT_TEST_STORE=sqlite (the default) | postgres | redis. `postgres` puts
+# the database on a real PostgreSQL server, `redis` keeps the counters in a
+# real Redis through the cache store; tests/services.py starts the server
+# (or LOGINLIMIT_TEST_DATABASE_URL / LOGINLIMIT_TEST_REDIS_URL name one). A
+# server that is not installed fails the run under CI=true and skips every test
+# otherwise (tests/conftest.py reads TEST_STORE_SKIP).
+TEST_STORE = os.environ.get("LOGINLIMIT_TEST_STORE", "").strip().lower() or "sqlite"
+TEST_STORE_SKIP = ""
+TEST_STORES = ("sqlite", "postgres", "redis")
+# What the cache store keeps under WAGTAIL_LOGINLIMIT in a `redis` run.
+TEST_CACHE_STORE = {"store": "cache", "cache_alias": "loginlimit"}
+
+if TEST_STORE not in TEST_STORES:
+    raise RuntimeError(
+        f"LOGINLIMIT_TEST_STORE={TEST_STORE!r}: expected one of {', '.join(TEST_STORES)}."
+    )
+if TEST_STORE != "sqlite":
+    from tests import services
+
+    try:
+        if TEST_STORE == "postgres" and "LOGINLIMIT_TEST_SQLITE" not in os.environ:
+            # (A process given its own SQLite file keeps it: see test_commands.)
+            if not os.environ.get("LOGINLIMIT_TEST_DATABASE_URL"):
+                # Processes the tests start use this server instead of their own.
+                os.environ["LOGINLIMIT_TEST_DATABASE_URL"] = (
+                    services.postgres().database_url("loginlimit")
+                )
+            import environ
+
+            # pytest-django creates and drops test_<name> on that server.
+            DATABASES = {
+                "default": environ.Env.db_url_config(
+                    os.environ["LOGINLIMIT_TEST_DATABASE_URL"]
+                )
+            }
+        elif TEST_STORE == "redis":
+            if not os.environ.get("LOGINLIMIT_TEST_REDIS_URL"):
+                os.environ["LOGINLIMIT_TEST_REDIS_URL"] = services.redis().url
+            CACHES["loginlimit"] = {
+                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "LOCATION": os.environ["LOGINLIMIT_TEST_REDIS_URL"],
+            }
+            WAGTAIL_LOGINLIMIT = dict(TEST_CACHE_STORE)
+    except services.ServiceMissing as error:
+        if services.in_ci():
+            raise RuntimeError(
+                f"LOGINLIMIT_TEST_STORE={TEST_STORE}: {error} (CI=true: a missing "
+                "server fails the run)"
+            ) from error
+        TEST_STORE_SKIP = (
+            f"LOGINLIMIT_TEST_STORE={TEST_STORE}: {error}; run with "
+            "LOGINLIMIT_TEST_STORE=sqlite, or install it"
+        )

@@ -296,7 +296,9 @@ def test_unlock_needs_csrf(attack, admin_client):
     assert Lockout.objects.active().count() == 1
 
 
-def test_unlock_one_lets_the_client_log_in_and_fires_reset(attack, admin_client, user):
+def test_unlock_one_lets_the_client_log_in_and_fires_reset(
+    attack, admin_client, user, django_capture_on_commit_callbacks
+):
     attack("203.0.113.7")
     attack("198.51.100.9")
     assert attack("203.0.113.7", password=PASSWORD, times=1)[0].status_code == 429
@@ -308,7 +310,9 @@ def test_unlock_one_lets_the_client_log_in_and_fires_reset(attack, admin_client,
 
     events.loginlimit_reset.connect(on_reset)
     try:
-        response = admin_client.post(_unlock_url([lockout.pk]))
+        # Announcements go out once the transaction commits.
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(_unlock_url([lockout.pk]))
     finally:
         events.loginlimit_reset.disconnect(on_reset)
     assert response.status_code == 302
@@ -441,7 +445,9 @@ def test_deactivated_accounts_lists_open_deactivations(deactivate, admin_client,
     assert csv_rows[1][:2] == ["editor", "editor@example.com"]
 
 
-def test_reactivate_one_click(deactivate, admin_client, user):
+def test_reactivate_one_click(
+    deactivate, admin_client, user, django_capture_on_commit_callbacks
+):
     deactivate("editor")
     record = Deactivation.objects.get()
     assert "Yes, reactivate" in listed(admin_client.get(_reactivate_url([record.pk])))
@@ -452,7 +458,9 @@ def test_reactivate_one_click(deactivate, admin_client, user):
 
     events.loginlimit_reactivate.connect(on_reactivate)
     try:
-        response = admin_client.post(_reactivate_url([record.pk]))
+        # Announcements go out once the transaction commits.
+        with django_capture_on_commit_callbacks(execute=True):
+            response = admin_client.post(_reactivate_url([record.pk]))
     finally:
         events.loginlimit_reactivate.disconnect(on_reactivate)
     assert response.status_code == 302
@@ -497,3 +505,161 @@ def test_active_lockouts_say_when_they_end(attack, admin_client, time_machine):
     time_machine.move_to("2025-03-01 12:05:00+00:00", tick=False)
     page = listed(admin_client.get(ACTIVE))
     assert "(in 15\xa0minutes)" in page
+
+
+# --- review fixes -------------------------------------------------------------
+
+UNLOCK_BULK = reverse(
+    "wagtail_bulk_action", args=["wagtail_loginlimit", "lockout", "unlock"]
+)
+REACTIVATE_BULK = reverse(
+    "wagtail_bulk_action", args=["wagtail_loginlimit", "deactivation", "reactivate"]
+)
+
+
+def _csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+
+
+def test_select_all_in_listing_unlocks_only_the_filtered_lockouts(attack, admin_client):
+    # Wagtail's "Select all in listing" sends the page's query string + id=all.
+    attack("203.0.113.7")
+    attack("198.51.100.9")
+    query = f"ip=203.0.113.0/24&id=all&next={ACTIVE}"
+    page = listed(admin_client.get(f"{UNLOCK_BULK}?{query}"))
+    assert "203.0.113.7" in page and "198.51.100.9" not in page
+    admin_client.post(f"{UNLOCK_BULK}?{query}")
+    assert list(Lockout.objects.active().values_list("ip_address", flat=True)) == [
+        "198.51.100.9"
+    ]
+
+
+def test_select_all_in_listing_reactivates_only_the_search_matches(
+    deactivate, admin_client, user
+):
+    WagtailTestUtils.create_user("writer", password=PASSWORD)
+    deactivate("editor")
+    deactivate("writer")
+    admin_client.post(f"{REACTIVATE_BULK}?q=writ&id=all&next={DEACTIVATED}")
+    inactive = get_user_model().objects.filter(is_active=False)
+    assert list(inactive.values_list("username", flat=True)) == ["editor"]
+
+
+def test_select_all_with_an_invalid_filter_unlocks_nothing(attack, admin_client):
+    attack("203.0.113.7")
+    admin_client.post(f"{UNLOCK_BULK}?ip=not-an-ip&id=all&next={ACTIVE}")
+    assert Lockout.objects.active().count() == 1
+
+
+def test_csv_export_defuses_formulas_in_account_names(deactivate, admin_client):
+    name = '=HYPERLINK("http://x")'
+    WagtailTestUtils.create_user(name, email="x@example.com", password=PASSWORD)
+    deactivate(name)
+    rows = _csv_rows(admin_client.get(DEACTIVATED, {"export": "csv"}))
+    assert rows[0][0] == "Account"
+    assert rows[1][0] == "'" + name
+
+
+def test_csv_export_defuses_formulas_in_who_lifted_a_lockout(attack, admin_client):
+    attack("203.0.113.7")
+    lifter = WagtailTestUtils.create_user("@SUM(1)", password=PASSWORD)
+    Lockout.objects.update(lifted_at=timezone.now(), lifted_by=lifter)
+    rows = _csv_rows(admin_client.get(HISTORY, {"export": "csv"}))
+    lifted_by = rows[0].index("Lifted by")
+    assert rows[1][lifted_by] == "'@SUM(1)"
+
+
+def test_csv_dates_are_in_the_admins_time_zone(attack, admin_client, time_machine):
+    from wagtail.users.models import UserProfile
+
+    time_machine.move_to("2025-01-15 12:00:00+00:00", tick=False)
+    attack("203.0.113.7")
+    profile = UserProfile.get_for_user(admin_client.user)
+    profile.current_time_zone = "Europe/Berlin"
+    profile.save()
+    rows = _csv_rows(admin_client.get(ACTIVE, {"export": "csv"}))
+    started = rows[0].index("Started")
+    assert rows[1][started] == "2025-01-15T13:00:00+01:00"
+
+
+def _lifted_lockouts(count: int) -> None:
+    now = timezone.now()
+    for n in range(count):
+        lifter = WagtailTestUtils.create_user(f"lifter{n}", password=PASSWORD)
+        Lockout.objects.create(
+            key=f"k{n}",
+            scope="ip_address",
+            ip_address=f"203.0.113.{n + 1}",
+            ip_group=f"203.0.113.{n + 1}",
+            started_at=now - timedelta(hours=1),
+            ends_at=now - timedelta(minutes=30),
+            failure_count=4,
+            lifted_at=now - timedelta(minutes=45),
+            lifted_by=lifter,
+            lift_reason=Lockout.LIFTED_UNLOCK,
+        )
+
+
+def _history_queries(admin_client) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        listed(admin_client.get(HISTORY))
+    return len(queries)
+
+
+def test_lockout_history_queries_do_not_grow_with_rows(admin_client):
+    _lifted_lockouts(2)
+    few = _history_queries(admin_client)
+    Lockout.objects.all().delete()
+    get_user_model().objects.filter(username__startswith="lifter").delete()
+    _lifted_lockouts(20)
+    assert _history_queries(admin_client) == few
+
+
+def test_row_button_returns_to_the_filtered_listing_not_the_fragment(
+    attack, admin_client
+):
+    from html import unescape
+    from urllib.parse import parse_qs, urlsplit
+
+    attack("203.0.113.7")
+    results = reverse("wagtail_loginlimit:active_lockouts_results")
+    page = listed(
+        admin_client.get(results, {"ip": "203.0.113.7", "_w_filter_fragment": "1"})
+    )
+    start = page.index(UNLOCK_BULK)
+    href = unescape(page[start : page.index('"', start)])
+    [next_url] = parse_qs(urlsplit(href).query)["next"]
+    assert next_url == f"{ACTIVE}?ip=203.0.113.7"
+
+
+def test_history_shows_a_lockout_lifted_by_a_login(attack, admin_client):
+    attack("203.0.113.7")
+    Lockout.objects.update(lifted_at=timezone.now(), lift_reason=Lockout.LIFTED_LOGIN)
+    page = listed(admin_client.get(HISTORY, {"lifted": Lockout.LIFTED_LOGIN}))
+    assert "Lifted by a successful login" in page
+    assert "203.0.113.7" in page
+
+
+def test_too_wide_ipv6_range_asks_to_narrow_it(admin_client):
+    from wagtail_loginlimit.filters import MAX_IPV6_CANDIDATES
+
+    now = timezone.now()
+    AccessFailureLog.objects.bulk_create(
+        AccessFailureLog(
+            ip_address=f"2001:db8::{n:x}",
+            username="bot",
+            user_agent=f"agent {n}",
+            attempt_time=now,
+            path_info="/",
+        )
+        for n in range(MAX_IPV6_CANDIDATES + 1)
+    )
+    page = listed(admin_client.get(FAILED, {"ip": "2001:db8::/32"}))
+    assert "too many addresses" in page
+    assert "2001:db8::3" not in page
+    # A narrower range still works.
+    narrow = listed(admin_client.get(FAILED, {"ip": "2001:db8::/126"}))
+    assert "2001:db8::3" in narrow and "too many addresses" not in narrow

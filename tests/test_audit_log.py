@@ -61,12 +61,17 @@ def test_a_lockout_appears_in_site_history(admin_client):
     assert "Locked out 203.0.113.7 until" in page
 
 
-def test_an_admin_unlock_appears_with_who_did_it(admin_client):
+def test_an_admin_unlock_appears_with_who_did_it(
+    admin_client, django_capture_on_commit_callbacks
+):
     lockout = lock_out()
-    admin_client.post(
-        reverse("wagtail_bulk_action", args=["wagtail_loginlimit", "lockout", "unlock"])
-        + f"?id={lockout.pk}"
-    )
+    with django_capture_on_commit_callbacks(execute=True):
+        admin_client.post(
+            reverse(
+                "wagtail_bulk_action", args=["wagtail_loginlimit", "lockout", "unlock"]
+            )
+            + f"?id={lockout.pk}"
+        )
     [entry] = ModelLogEntry.objects.filter(action=audit_log.UNLOCK)
     assert entry.user == admin_client.user
     assert entry.object_id == str(lockout.pk)
@@ -76,9 +81,13 @@ def test_an_admin_unlock_appears_with_who_did_it(admin_client):
     assert "boss" in page
 
 
-def test_a_command_line_unlock_says_so(admin_client):
+def test_a_command_line_unlock_says_so(
+    admin_client, django_capture_on_commit_callbacks
+):
     lock_out()
-    result = unlocking.unlock(ip="203.0.113.7", reason=Lockout.LIFTED_COMMAND)
+    # Audit entries are written once the unlock has committed.
+    with django_capture_on_commit_callbacks(execute=True):
+        result = unlocking.unlock(ip="203.0.113.7", reason=Lockout.LIFTED_COMMAND)
     assert result.count == 1
     [entry] = ModelLogEntry.objects.filter(action=audit_log.UNLOCK)
     assert entry.user is None

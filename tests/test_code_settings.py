@@ -9,6 +9,8 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import SystemCheckError
 from django.db import connection
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
@@ -177,6 +179,10 @@ INVALID = [
         "alowed_retries",
         "Unknown key 'alowed_retries'; known keys: enabled, allowed_retries",
     ),
+    # Beyond the maximum: refused, not an OverflowError at every login.
+    ({"lockout_duration": 10**15}, "lockout_duration", "can be at most 3650 days"),
+    ({"long_duration": 3650 * 86400 + 1}, "long_duration", "at most 3650 days"),
+    ({"valid_duration": timedelta.max}, "valid_duration", "at most 3650 days"),
     ("yes", "WAGTAIL_LOGINLIMIT", "must be a dict, True or False, not str"),
     (["allowed_retries", 2], "WAGTAIL_LOGINLIMIT", "not list"),
     (
@@ -257,6 +263,7 @@ def test_inconsistent_code_and_admin_values_keep_long_lockouts_reachable(
         (timedelta(minutes=20), 1200),
         (timedelta(days=1), 86400),
         (1, 1),
+        (timedelta(days=3650), 315360000),  # the maximum
     ],
 )
 def test_durations_as_seconds_or_timedelta(value, seconds):
@@ -329,3 +336,16 @@ def test_config_is_cached_on_the_request(admin_limits, db):
     assert first is second
     assert first.allowed_retries == 3
     assert settings_queries(queries.captured_queries) == 1
+
+
+# --- a duration too large for a date is an error, not a crash ----------------------
+
+
+def test_a_huge_duration_fails_manage_py_check_with_e001(settings, login, user):
+    settings.WAGTAIL_LOGINLIMIT = {"lockout_duration": 10**15}
+    with pytest.raises(SystemCheckError) as caught:
+        call_command("check")
+    assert "wagtail_loginlimit.E001" in str(caught.value)
+    assert "lockout_duration can be at most 3650 days" in str(caught.value)
+    assert conf.get_config().lockout_duration == timedelta(minutes=20)
+    assert fail(login, 4)[-1]["Retry-After"] == "1200"

@@ -200,6 +200,7 @@ def test_unlock_all(lock_out):
     assert not FailureCounter.objects.exists()
 
 
+@pytest.mark.django_db(transaction=True)  # announced on commit
 def test_unlock_fires_the_reset_hook_with_the_command_reason(lock_out):
     lock_out()
     seen = []
@@ -344,8 +345,32 @@ def test_purge_never_deletes_an_active_long_lockout(db, login, clock, settings):
 
 
 def test_purge_refuses_less_than_one_day(db):
-    with pytest.raises(CommandError, match="--days must be at least 1"):
+    with pytest.raises(CommandError, match="must be from 1 to 36500, not 0"):
         run("loginlimit_purge", "--days", "0")
+
+
+def test_purge_refuses_an_absurd_number_of_days_without_a_traceback(db):
+    with pytest.raises(CommandError, match="must be from 1 to 36500, not 100000000"):
+        run("loginlimit_purge", "--days", "100000000")
+
+
+def test_purge_keeps_the_audit_log_unless_asked(history):
+    """The plugin's lockout entries in Wagtail's audit log: kept by default,
+    deleted past the cutoff with --audit-log."""
+    from wagtail.models import ModelLogEntry
+
+    from wagtail_loginlimit import audit_log
+
+    # Each lockout was logged when it began (100 days ago, and now).
+    assert ModelLogEntry.objects.filter(action=audit_log.LOCKOUT).count() == 2
+
+    run("loginlimit_purge", "--days", "30")
+    assert ModelLogEntry.objects.filter(action=audit_log.LOCKOUT).count() == 2
+
+    output = run("loginlimit_purge", "--days", "30", "--audit-log")
+    assert "wagtailcore.ModelLogEntry: 1" in output
+    [kept] = ModelLogEntry.objects.filter(action=audit_log.LOCKOUT)
+    assert kept.object_id == str(Lockout.objects.active().get().pk)
 
 
 def test_retention_days_must_be_a_positive_whole_number(settings):

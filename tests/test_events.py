@@ -112,6 +112,7 @@ def test_no_reset_when_there_was_nothing_to_reset(login, user, heard):
     assert heard["reset"] == []
 
 
+@pytest.mark.django_db(transaction=True)  # announced on commit
 def test_reset_on_unlock(login, user, heard, admin_user, clock):
     fail(login, 4)
     unlocking.unlock(ip=A, by=admin_user)
@@ -130,6 +131,7 @@ def test_user_is_none_for_an_unknown_username(db, login, heard):
     assert heard["insert"][0].username == "nobody-here"
 
 
+@pytest.mark.django_db(transaction=True)  # announced on commit
 @pytest.mark.parametrize("kind", KINDS)
 def test_signals_get_the_same_event(login, user, heard, kind):
     signal = events.SIGNALS[kind]
@@ -216,3 +218,21 @@ def test_no_events_for_whitelisted_clients(settings, login, user, heard):
     settings.WAGTAIL_LOGINLIMIT = {"whitelist": [A]}
     fail(login, 5)
     assert dict(heard) == {}
+
+
+@pytest.mark.parametrize("username", ["not-a-number", "x" * 300, "a\x00b"])
+def test_event_user_tolerates_any_username(user, username):
+    """`event.user` looks the account up as logins do, so text no account can
+    have gives None instead of an exception in a hook."""
+    from wagtail_loginlimit.events import LoginLimitEvent
+
+    assert LoginLimitEvent(kind="insert", username=username).user is None
+    assert LoginLimitEvent(kind="insert", username="editor").user == user
+
+
+def test_reason_aliases_match_the_lockout_record():
+    from wagtail_loginlimit import events
+    from wagtail_loginlimit.models import Lockout
+
+    assert events.REASON_UNLOCK == Lockout.LIFTED_UNLOCK
+    assert events.REASON_COMMAND == Lockout.LIFTED_COMMAND

@@ -15,10 +15,6 @@ from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 
 from tests.conftest import PASSWORD
-from wagtail_loginlimit.clients import Client
-from wagtail_loginlimit.conf import get_config
-from wagtail_loginlimit.models import Lockout
-from wagtail_loginlimit.notifications import notify_lockout
 
 ATTACKER = "203.0.113.7"
 REPORT = "http://testserver/admin/"
@@ -209,16 +205,15 @@ def test_one_email_for_each_lockout(lock_out, notify, admin_user, mailoutbox, cl
     ]
 
 
-def test_calling_notify_twice_for_one_lockout_sends_once(
-    lock_out, notify, admin_user, mailoutbox
+def test_refused_tries_after_a_lockout_send_no_more_email(
+    lock_out, login, notify, admin_user, mailoutbox
 ):
-    notify(lockout_notify="")
+    """The handler announces a lockout once, when it begins; the refused tries
+    that follow (even with the right password) send nothing."""
     lock_out()
-    notify()
-    lockout = Lockout.objects.get()
-    client = Client.build(ATTACKER, "someone")
-    notify_lockout(lockout, client, get_config())
-    notify_lockout(lockout, client, get_config())
+    for _ in range(5):
+        assert login("someone").status_code == 429
+
     assert len(mailoutbox) == 1
 
 
@@ -392,3 +387,36 @@ def test_the_email_goes_through_a_real_smtp_server(
     assert f"IP address: {ATTACKER}" in text
     assert "Failed logins: 4" in text
     assert f"<td>{ATTACKER}</td>" in html
+
+
+@pytest.mark.parametrize(
+    ("method", "subject"),
+    [
+        ("ip", f"[Test site] Login lockout of {ATTACKER}"),
+        ("username", "[Test site] Login lockout of Bob"),
+        ("ip_and_username", f"[Test site] Login lockout of Bob @ {ATTACKER}"),
+    ],
+)
+def test_the_subject_names_what_is_locked_out(
+    lock_out, notify, admin_user, mailoutbox, method, subject
+):
+    notify(lockout_method=method)
+    lock_out(username="Bob")
+
+    [message] = mailoutbox
+    assert message.subject == subject
+
+
+def test_a_mail_server_that_is_down_never_breaks_the_login(
+    lock_out, notify, admin_user, settings, caplog
+):
+    # Real SMTP backend, a port where nothing listens.
+    from tests import services
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", services.free_port()
+    settings.EMAIL_TIMEOUT = 2
+
+    lock_out()  # 429, not 500
+
+    assert "The lockout email could not be sent" in caplog.text

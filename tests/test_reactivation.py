@@ -15,11 +15,13 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import transaction
 from django.urls import reverse
 from wagtail import hooks
 from wagtail.models import ModelLogEntry
 from wagtail.test.utils import WagtailTestUtils
 
+from tests import services
 from tests.conftest import PASSWORD
 from wagtail_loginlimit import accounts
 from wagtail_loginlimit.management.commands.loginlimit_reactivate import Command
@@ -29,6 +31,10 @@ from wagtail_loginlimit.models import (
     FailureCounter,
     Lockout,
 )
+
+# Announcements (events, audit log, emails) go out when the transaction commits:
+# these tests run in real transactions, so that they do.
+pytestmark = pytest.mark.django_db(transaction=True)
 
 START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parent.parent
@@ -133,14 +139,21 @@ def test_reactivated_accounts_leave_the_list(deactivated, admin_user, db):
     assert [d.user for d in accounts.deactivated()] == [other]
 
 
-def test_a_reactivated_account_is_counted_afresh(deactivated, login, client):
+def test_a_reactivated_account_is_counted_afresh(deactivated, login, time_machine):
     accounts.reactivate(deactivated)
+    time_machine.shift(timedelta(minutes=1))
 
-    for n in range(20, 23):
+    for n in range(1, 8):  # the 8 failures before the reactivation no longer count
         login("editor", ip=f"192.0.2.{n}")
+        if n == 4:
+            time_machine.shift(timedelta(minutes=21))  # wait out the lockout
     deactivated.refresh_from_db()
     assert deactivated.is_active
-    assert FailureCounter.objects.get(scope=SCOPE_ACCOUNT).failures == 3
+    assert not FailureCounter.objects.filter(scope=SCOPE_ACCOUNT).exists()
+
+    login("editor", ip="192.0.2.8")
+    deactivated.refresh_from_db()
+    assert not deactivated.is_active
 
 
 # --- the command ---
@@ -186,6 +199,93 @@ def test_command_errors(deactivated, admin_user, capsys, username, message):
 def test_command_refuses_an_active_account(user):
     with pytest.raises(CommandError, match="already active"):
         call_command("loginlimit_reactivate", "editor")
+
+
+def test_reactivate_leaves_an_account_an_admin_disabled_alone(user, reactivations):
+    user.is_active = False
+    user.save()
+
+    assert accounts.reactivate(user) is False
+
+    user.refresh_from_db()
+    assert not user.is_active
+    assert reactivations == []
+    assert accounts.reactivate(user, only_deactivated=False) is True
+    user.refresh_from_db()
+    assert user.is_active
+
+
+def test_command_refuses_an_account_login_limits_did_not_deactivate(user):
+    user.is_active = False
+    user.save()
+
+    with pytest.raises(CommandError) as error:
+        call_command("loginlimit_reactivate", "editor")
+
+    assert str(error.value) == (
+        "“editor” was not deactivated by login limits; use --force to make it "
+        "active anyway."
+    )
+    user.refresh_from_db()
+    assert not user.is_active
+
+
+def test_command_force_makes_any_inactive_account_active(user, reactivations):
+    user.is_active = False
+    user.save()
+
+    call_command("loginlimit_reactivate", "editor", "--force", stdout=StringIO())
+
+    user.refresh_from_db()
+    assert user.is_active
+    [event] = reactivations
+    assert event.reason == "command"
+
+
+def test_reactivation_is_announced_after_the_commit(deactivated):
+    """Hooks see committed state: inside a bulk action's transaction nothing is
+    announced yet, and a rolled-back reactivation announces nothing."""
+    seen = []
+
+    def hook(event):
+        # Read through the database, as another process would.
+        seen.append(get_user_model().objects.get(pk=event.user.pk).is_active)
+
+    with hooks.register_temporarily("loginlimit_reactivate", hook):
+        with transaction.atomic():
+            accounts.reactivate(deactivated)
+            assert seen == []
+        assert seen == [True]
+
+        deactivated.is_active = False
+        deactivated.save()
+        Deactivation.objects.update(reactivated_at=None)
+        with pytest.raises(RuntimeError), transaction.atomic():
+            accounts.reactivate(deactivated)
+            raise RuntimeError("the bulk action failed")
+        assert seen == [True]
+
+
+def test_a_redis_outage_does_not_break_the_user_editor(
+    settings, deactivated, admin_user, client, caplog
+):
+    """A cache store where nothing listens (a real Redis client, a closed port):
+    the account is made active, the lockouts end by themselves."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "down": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{services.free_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+        },
+    }
+    settings.WAGTAIL_LOGINLIMIT = {"store": "cache", "cache_alias": "down"}
+
+    edit_user(client, admin_user, deactivated, is_active="on")  # 302, not 500
+
+    deactivated.refresh_from_db()
+    assert deactivated.is_active
+    assert "could not be lifted" in caplog.text
 
 
 def test_command_help():

@@ -3,32 +3,43 @@
 With `deactivate_after = N`, an existing account is set inactive once
 `N × allowed_retries` failed logins named it, from any IPs, with no successful
 login in between and none older than the valid window — whatever the lockout
-method. The count lives in one `FailureCounter` row per account (scope
-`account`), keyed by the account's primary key, so it is independent of the
-IP/username counters that decide lockouts, and it is forgotten on a successful
-login, after the valid window without a failure, and on reactivation.
+method. The failures are counted from django-axes' own failure log
+(`AccessFailureLog`, one row per counted failure, written by the handler) in a
+real window: rows newer than the latest of `now - valid_duration`, the
+account's last login and its last reactivation. Nothing is stored per account
+besides axes' log, so an attack on many accounts costs no extra rows.
 
 Nothing here changes what the login page says: an inactive account fails like
 wrong credentials (Django's `ModelBackend` refuses inactive users), so the page
-never tells whether an account exists or was deactivated.
+never tells whether an account exists or was deactivated. The server does more
+work for a failure that names an existing account (a user lookup and a count),
+so response times are not guaranteed to be identical.
+
+Announcements (events, audit log, emails) are sent once the transaction that
+made the change commits (`transaction.on_commit`): at once outside a
+transaction, and never for a change that was rolled back.
 """
 
 from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
+from datetime import datetime
+from functools import partial
 
+from axes.models import AccessFailureLog
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import router, transaction
+from django.db.models import Max
 from django.db.models.signals import post_save, pre_save
 from django.utils import timezone
 from wagtail.log_actions import get_active_log_context
 
-from . import audit_log, events, notifications, policy, unlocking
-from .clients import Client, CounterKey, normalize_username
+from . import audit_log, events, notifications, policy, storage, unlocking
+from .clients import Client, normalize_username
 from .conf import Config
-from .models import SCOPE_ACCOUNT, Deactivation, FailureCounter, Lockout
+from .models import Deactivation, Lockout
 
 logger = logging.getLogger(__name__)
 
@@ -71,12 +82,6 @@ def can_deactivate() -> bool:
     )
 
 
-def counter_key(user) -> CounterKey:
-    """The account's own counter. Keyed by primary key, so accounts whose usernames
-    differ only in case are counted apart and a renamed account keeps its count."""
-    return CounterKey(scope=SCOPE_ACCOUNT, ip_group=None, username=f"pk:{user.pk}")
-
-
 def is_whitelisted(user, config: Config) -> bool:
     return config.whitelist.has_username(normalize_username(user.get_username()))
 
@@ -89,10 +94,44 @@ def deactivated():
 # --- counting and deactivating ---
 
 
+def window_start(user, now: datetime, config: Config) -> datetime:
+    """Failures after this moment count against `user`: the start of the valid
+    window, or the account's last login or last reactivation if later."""
+    last_reactivation = Deactivation.objects.filter(
+        user=user, reactivated_at__isnull=False
+    ).aggregate(latest=Max("reactivated_at"))["latest"]
+    candidates = [
+        now - config.valid_duration,
+        getattr(user, "last_login", None),
+        last_reactivation,
+    ]
+    return max(moment for moment in candidates if moment is not None)
+
+
+def count_failures(user, now: datetime, config: Config, *, enough: int) -> int:
+    """The failed logins against `user` in its window, from axes' failure log
+    (the handler writes one row per counted failure; refused tries have none).
+    Failures from whitelisted IPs are logged but never count. Stops at
+    `enough`."""
+    rows = AccessFailureLog.objects.filter(
+        username=user.get_username(),
+        attempt_time__gt=window_start(user, now, config),
+    )
+    if not config.whitelist.networks:
+        return rows.count()
+    counted = 0
+    for ip in rows.values_list("ip_address", flat=True).iterator():
+        if not config.whitelist.has_ip(ip):
+            counted += 1
+            if counted >= enough:
+                break
+    return counted
+
+
 def record_failure(client: Client, config: Config, request=None) -> Deactivation | None:
-    """Count a failed login against the account it named (if that account exists)
-    and deactivate the account when the count is due. Costs no query when
-    deactivation is off."""
+    """Called after a failed login was counted and written to axes' failure log:
+    deactivate the account it named (if that account exists) once its failures
+    in the window are due. Costs no query when deactivation is off."""
     if not config.deactivate_after or not client.raw_username or not can_deactivate():
         return None
     user = find_user(client.raw_username)
@@ -101,18 +140,18 @@ def record_failure(client: Client, config: Config, request=None) -> Deactivation
     now = timezone.now()
     due = config.deactivate_after * config.allowed_retries
     with _atomic():
-        row = _lock_counter(user)
-        state = policy.refresh(
-            policy.CounterState(failures=row.failures, last_failure=row.last_failure),
-            now,
-            config.limits,
+        # The row lock makes concurrent failures deactivate the account once.
+        user = (
+            get_user_model()
+            ._default_manager.select_for_update()
+            .filter(pk=user.pk)
+            .first()
         )
-        failures = state.failures + 1
-        if failures < due:
-            row.failures, row.last_failure = failures, now
-            row.save(update_fields=["failures", "last_failure"])
+        if user is None or not user.is_active:
             return None
-        row.delete()  # the count starts afresh after a deactivation
+        failures = count_failures(user, now, config, enough=due)
+        if failures < due:
+            return None
         user.is_active = False
         user.save(update_fields=["is_active"])
         deactivation = Deactivation.objects.create(
@@ -122,28 +161,8 @@ def record_failure(client: Client, config: Config, request=None) -> Deactivation
             failure_count=failures,
             ip_address=client.ip_address,
         )
-    _announce_deactivation(deactivation, config, request)
+        _on_commit(partial(_announce_deactivation, deactivation, config, request))
     return deactivation
-
-
-def _lock_counter(user) -> FailureCounter:
-    key = counter_key(user).digest
-    row = FailureCounter.objects.select_for_update().filter(key=key).first()
-    if row is None:
-        # Two failures may race to create the row: the loser's insert is ignored.
-        FailureCounter.objects.bulk_create(
-            [
-                FailureCounter(
-                    key=key,
-                    scope=SCOPE_ACCOUNT,
-                    # The username column lets an unlock by username reach it.
-                    username=normalize_username(user.get_username()),
-                )
-            ],
-            ignore_conflicts=True,
-        )
-        row = FailureCounter.objects.select_for_update().get(key=key)
-    return row
 
 
 def _announce_deactivation(deactivation: Deactivation, config: Config, request) -> None:
@@ -186,30 +205,51 @@ def _never_breaking_login(what: str):
 
 
 def reactivate(
-    user, *, by=None, reason: str = Deactivation.REACTIVATED_ADMIN, request=None
+    user,
+    *,
+    by=None,
+    reason: str = Deactivation.REACTIVATED_ADMIN,
+    request=None,
+    only_deactivated: bool = True,
 ) -> bool:
-    """Make `user` active again: forget the plugin's counts and lift its lockouts
-    for the account, close its deactivation records, fire `loginlimit_reactivate`
-    and write the audit log naming `by` (None: the command line).
+    """Make `user` active again: close its deactivation records, lift the
+    plugin's lockouts of the account, fire `loginlimit_reactivate` and write
+    the audit log naming `by` (None: the command line).
 
-    Returns False, doing nothing, when the account is already active and has no
-    open deactivation record."""
+    Returns False, doing nothing, when the plugin has no open deactivation
+    record for the account — an account an administrator made inactive on
+    purpose stays inactive — unless `only_deactivated=False`, which makes any
+    inactive account active (False then means it was active already)."""
     by = _acting_user(by)
-    user.refresh_from_db(fields=["is_active"])
     with _atomic():
-        records = _close_records(user, by=by, reason=reason)
-        if user.is_active and not records:
+        # Re-read under a row lock: of two concurrent reactivations, one acts.
+        locked = (
+            get_user_model()
+            ._default_manager.select_for_update()
+            .filter(pk=user.pk)
+            .first()
+        )
+        if locked is None:
             return False
-        if not user.is_active:
+        records = _close_records(user, by=by, reason=reason)
+        if not records and (only_deactivated or locked.is_active):
+            user.is_active = locked.is_active
+            return False
+        if not locked.is_active:
             user.is_active = True
             setattr(user, _REACTIVATING, True)
             try:
                 user.save(update_fields=["is_active"])
             finally:
                 delattr(user, _REACTIVATING)
+        user.is_active = True
+        _on_commit(partial(_after_reactivation, user, records, by, reason, request))
+    return True
+
+
+def _after_reactivation(user, records, by, reason: str, request) -> None:
     _forget(user, by=by, request=request)
     _announce_reactivation(user, records, by=by, reason=reason, request=request)
-    return True
 
 
 def _close_records(user, *, by, reason: str) -> list[Deactivation]:
@@ -228,14 +268,25 @@ def _close_records(user, *, by, reason: str) -> list[Deactivation]:
 
 
 def _forget(user, *, by, request) -> None:
-    """Clear the account's counts and lift its lockouts (announced as unlocks)."""
-    FailureCounter.objects.filter(key=counter_key(user).digest).delete()
-    if normalize_username(user.get_username()):
+    """Lift the account's lockouts and forget their counts (announced as
+    unlocks). The failures counted for deactivation need no clearing: the
+    reactivation time starts the account's window afresh. A counter store that
+    cannot be reached is logged: the account is active either way, and its
+    lockouts end by themselves."""
+    if not normalize_username(user.get_username()):
+        return
+    try:
         unlocking.unlock(
             username=user.get_username(),
             by=by,
             reason=Lockout.LIFTED_REACTIVATE,
             request=request,
+        )
+    except storage.StoreUnavailable as error:
+        logger.error(
+            "The lockouts of a reactivated account could not be lifted (%s); "
+            "they end by themselves.",
+            error,
         )
 
 
@@ -270,6 +321,13 @@ def _atomic():
     return transaction.atomic(using=router.db_for_write(Deactivation))
 
 
+def _on_commit(func) -> None:
+    """Run `func` once the current transaction commits (at once outside one),
+    so that hooks, emails and audit entries see committed state, and nothing is
+    announced for a change that was rolled back."""
+    transaction.on_commit(func, using=router.db_for_write(Deactivation))
+
+
 # --- an account made active elsewhere (Wagtail's user editor, the Django admin) ---
 
 
@@ -294,9 +352,9 @@ def _note_activation(sender, instance, raw=False, update_fields=None, **kwargs):
 
 
 def _after_activation(sender, instance, raw=False, **kwargs):
-    """post_save: an account made active clears the plugin's counts and lockouts;
-    if the plugin had deactivated it, the reactivation is announced, naming the
-    admin Wagtail's audit-log context holds."""
+    """post_save: an account made active clears the plugin's lockouts; if the
+    plugin had deactivated it, the reactivation is announced, naming the admin
+    Wagtail's audit-log context holds."""
     if not instance.__dict__.pop(_BECAME_ACTIVE, False) or raw:
         return
     by = _acting_user(get_active_log_context().user)
@@ -305,7 +363,16 @@ def _after_activation(sender, instance, raw=False, **kwargs):
         records = _close_records(instance, by=by, reason=reason)
     _forget(instance, by=by, request=None)
     if records:
-        _announce_reactivation(instance, records, by=by, reason=reason, request=None)
+        _on_commit(
+            partial(
+                _announce_reactivation,
+                instance,
+                records,
+                by=by,
+                reason=reason,
+                request=None,
+            )
+        )
 
 
 def connect_signals() -> None:

@@ -44,7 +44,11 @@ class LoginLimitSettingsForm(WagtailAdminModelForm):
             field.disabled = True
             if name in code.values:
                 self.initial[name] = form_value(code.values[name])
-            field.help_text = f"{field.help_text} {note}".strip()
+            field.help_text = (
+                _("%(help)s %(note)s") % {"help": field.help_text, "note": note}
+                if field.help_text
+                else note
+            )
 
     def clean(self):
         cleaned_data = super().clean()

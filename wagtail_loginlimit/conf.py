@@ -87,7 +87,7 @@ def parse_value(key: str, value: Any) -> Any:
         prefix = validation.parse_count(value, minimum=1, label=label)
         if prefix > 128:
             raise ValidationError(
-                "ipv6_prefix must be between 1 and 128.", code="max_value"
+                _("ipv6_prefix must be between 1 and 128."), code="max_value"
             )
         return prefix
     if key == "retention_days":
@@ -107,7 +107,7 @@ def parse_value(key: str, value: Any) -> Any:
             )
         return value.strip()
     raise ValidationError(
-        "Unknown key %(key)r; known keys: %(keys)s.",
+        _("Unknown key %(key)r; known keys: %(keys)s."),
         code="unknown_key",
         params={"key": key, "keys": ", ".join([*PANEL_DEFAULTS, *CODE_DEFAULTS])},
     )
@@ -195,7 +195,7 @@ class CodeSettings:
             return
         if not isinstance(raw, dict):
             self.errors[SETTING_NAME] = ValidationError(
-                "%(name)s must be a dict, True or False, not %(type)s.",
+                _("%(name)s must be a dict, True or False, not %(type)s."),
                 params={"name": SETTING_NAME, "type": type(raw).__name__},
             )
             return

@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from django.dispatch import Signal
 from wagtail import hooks
 
@@ -29,10 +28,9 @@ DEACTIVATE = "deactivate"
 REACTIVATE = "reactivate"
 KINDS = (INSERT, BLOCK, RESET, DEACTIVATE, REACTIVATE)
 
-# Reasons a reset gives.
+# The reason a reset after a successful login gives. An unlock gives the
+# `Lockout.LIFTED_*` value that also records why a lockout was lifted.
 REASON_LOGIN = "login"
-REASON_UNLOCK = "unlock"
-REASON_COMMAND = "command"
 
 # One Django signal per kind; each is sent with `event=LoginLimitEvent(...)`.
 loginlimit_insert = Signal()
@@ -78,11 +76,9 @@ class LoginLimitEvent:
         if self._user is _UNSET:
             self._user = None
             if self.username:
-                User = get_user_model()
-                try:
-                    self._user = User._default_manager.get_by_natural_key(self.username)
-                except (User.DoesNotExist, User.MultipleObjectsReturned):
-                    pass
+                from .accounts import find_user  # accounts imports this module
+
+                self._user = find_user(self.username)
         return self._user
 
     @user.setter
@@ -110,3 +106,14 @@ def emit(event: LoginLimitEvent) -> None:
                 getattr(receiver, "__qualname__", receiver),
                 exc_info=response,
             )
+
+
+def __getattr__(name: str):
+    """`REASON_UNLOCK` and `REASON_COMMAND`, kept as aliases of
+    `Lockout.LIFTED_UNLOCK` / `LIFTED_COMMAND` (read lazily: models cannot be
+    imported before the app registry is ready)."""
+    if name in ("REASON_UNLOCK", "REASON_COMMAND"):
+        from .models import Lockout
+
+        return getattr(Lockout, name.replace("REASON_", "LIFTED_"))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

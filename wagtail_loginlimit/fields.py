@@ -61,7 +61,12 @@ class DurationFormField(forms.MultiValueField):
     def compress(self, data_list):
         if not data_list or data_list[0] in (None, ""):
             return None
-        return int(data_list[0]) * int(data_list[1])
+        seconds = int(data_list[0]) * int(data_list[1])
+        if seconds > validation.MAX_DURATION_SECONDS:
+            # Far beyond any sensible lockout, and `now + duration` would
+            # overflow `datetime` at the next login.
+            raise validation.too_long()
+        return seconds
 
     def has_changed(self, initial, data):
         try:

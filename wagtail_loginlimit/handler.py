@@ -21,7 +21,8 @@ from django.utils import timezone
 
 from . import accounts, events, notifications, policy, security_log, storage
 from .clients import Client, counter_keys
-from .conf import Config, get_config
+from .conf import Config, code_value, get_config
+from .unavailable import REFUSE, log_store_error
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +33,23 @@ STATUS_ATTR = "loginlimit_status"
 class LoginStatus:
     """What the login page and the lockout response tell the person."""
 
-    def __init__(self, verdict: policy.Verdict, now, *, blacklisted: bool = False):
+    def __init__(
+        self,
+        verdict: policy.Verdict,
+        now,
+        *,
+        blacklisted: bool = False,
+        unavailable: bool = False,
+    ):
         self.verdict = verdict
         self.now = now
         self.blacklisted = blacklisted
+        # Refused because the store could not be reached (HTTP 503).
+        self.unavailable = unavailable
 
     @property
     def refused(self) -> bool:
-        return self.blacklisted or not self.verdict.allowed
+        return self.blacklisted or self.unavailable or not self.verdict.allowed
 
     @property
     def tries_left(self) -> int:
@@ -55,7 +65,7 @@ class LoginStatus:
 
     @property
     def retry_after(self) -> int | None:
-        if self.blacklisted:
+        if self.blacklisted or self.unavailable:
             return None
         return self.verdict.retry_after(self.now)
 
@@ -76,7 +86,10 @@ class LoginLimitHandler(AxesDatabaseHandler):
     # --- decisions, asked by axes' backend before the password is checked ---
 
     def is_allowed(self, request, credentials: dict | None = None) -> bool:
-        config = get_config(request)
+        try:
+            config = get_config(request)  # may read the Wagtail setting
+        except storage.DATABASE_DOWN as error:
+            return self._store_down(request, "database", error)
         if not config.enabled:
             return True
         client = _client(request, credentials, config)
@@ -90,7 +103,10 @@ class LoginLimitHandler(AxesDatabaseHandler):
             request.loginlimit_whitelisted = True
             return True
         keys = counter_keys(client, config.lockout_method)
-        verdict = storage.begin_attempt(keys, now, config.limits)
+        try:
+            verdict = storage.begin_attempt(keys, now, config.limits)
+        except storage.StoreUnavailable as error:
+            return self._store_down(request, error.store, error)
         if not verdict.allowed:
             self._refuse(request, client, LoginStatus(verdict, now))
             return False
@@ -100,22 +116,35 @@ class LoginLimitHandler(AxesDatabaseHandler):
         return True
 
     def is_locked(self, request, credentials: dict | None = None) -> bool:
-        config = get_config(request)
-        if not config.enabled:
-            return False
-        client = _client(request, credentials, config)
-        if config.blacklist.has_ip(client.ip_address):
-            return True
-        if self._is_whitelisted(client, config):
-            return False
-        keys = counter_keys(client, config.lockout_method)
-        return not storage.peek(keys, timezone.now(), config.limits).allowed
+        try:
+            config = get_config(request)
+            if not config.enabled:
+                return False
+            client = _client(request, credentials, config)
+            if config.blacklist.has_ip(client.ip_address):
+                return True
+            if self._is_whitelisted(client, config):
+                return False
+            keys = counter_keys(client, config.lockout_method)
+            return not storage.peek(keys, timezone.now(), config.limits).allowed
+        except (storage.StoreUnavailable, *storage.DATABASE_DOWN) as error:
+            refuse = code_value("on_store_error") == REFUSE
+            log_store_error(
+                getattr(error, "store", "database"),
+                error,
+                "treated as locked" if refuse else "treated as not locked",
+            )
+            return refuse
 
     def get_failures(self, request, credentials: dict | None = None) -> int:
         config = get_config(request)
         client = _client(request, credentials, config)
         keys = counter_keys(client, config.lockout_method)
-        verdict = storage.peek(keys, timezone.now(), config.limits)
+        try:
+            verdict = storage.peek(keys, timezone.now(), config.limits)
+        except storage.StoreUnavailable as error:
+            log_store_error(error.store, error, "failures reported as 0")
+            return 0
         return config.allowed_retries - verdict.tries_left
 
     def is_blacklisted(self, request, credentials: dict | None = None) -> bool:
@@ -133,6 +162,22 @@ class LoginLimitHandler(AxesDatabaseHandler):
         return config.whitelist.has_ip(client.ip_address) or (
             config.whitelist.has_username(client.username)
         )
+
+    @staticmethod
+    def _store_down(request, store: str, error: BaseException) -> bool:
+        """The store cannot be reached: refuse the login (HTTP 503) or let it go
+        on unprotected, as `on_store_error` says. Logged once per request; the
+        rest of this request leaves the store alone."""
+        request.loginlimit_store_down = True
+        if code_value("on_store_error") != REFUSE:
+            log_store_error(store, error, "login allowed without limits")
+            return True
+        log_store_error(store, error, "login refused")
+        request.axes_locked_out = True
+        request.loginlimit_refused = True
+        status = LoginStatus(_blocked(), timezone.now(), unavailable=True)
+        setattr(request, STATUS_ATTR, status)
+        return False
 
     @staticmethod
     def _refuse(request, client: Client, status: LoginStatus) -> None:
@@ -167,8 +212,20 @@ class LoginLimitHandler(AxesDatabaseHandler):
         ):
             self._write_failure_log(request, client, locked_out=False)
             return
+        if getattr(request, "loginlimit_store_down", False):
+            # Allowed unprotected (`on_store_error = "allow"`): nothing to count.
+            self._write_failure_log(request, client, locked_out=False)
+            return
         keys = counter_keys(client, config.lockout_method)
-        result = storage.record_failure(keys, client, now, config.limits)
+        try:
+            result = storage.record_failure(keys, client, now, config.limits)
+        except storage.StoreUnavailable as error:
+            # The store went away between the check and the password: the
+            # reserved try lapses by itself (policy.PENDING_TTL).
+            request.loginlimit_reserved = None
+            log_store_error(error.store, error, "failed login not counted")
+            self._write_failure_log(request, client, locked_out=False)
+            return
         request.loginlimit_reserved = None
         security_log.log_failure(client, result.failures, result.tries_left)
 
@@ -222,7 +279,7 @@ class LoginLimitHandler(AxesDatabaseHandler):
         # Axes writes its access log; then the client's count starts afresh.
         super().user_logged_in(sender, request, user, **kwargs)
         config = get_config(request)
-        if not config.enabled:
+        if not config.enabled or getattr(request, "loginlimit_store_down", False):
             return
         client = Client.build(
             getattr(request, "axes_ip_address", None),
@@ -230,14 +287,15 @@ class LoginLimitHandler(AxesDatabaseHandler):
             config.ipv6_prefix,
         )
         keys = counter_keys(client, config.lockout_method)
-        # The account's own count (deactivation) is forgotten along with them.
-        account_key = accounts.counter_key(user)
-        result = storage.reset(keys=[*keys, account_key], reason=events.REASON_LOGIN)
         request.loginlimit_reserved = None
+        try:
+            result = storage.reset(keys=keys, reason=events.REASON_LOGIN)
+        except storage.StoreUnavailable as error:
+            # The person is signed in either way; the count lapses on its own.
+            log_store_error(error.store, error, "count not reset after a login")
+            return
         now = timezone.now()
         for counter in result.counters:
-            if counter.key == account_key.digest:
-                continue
             state = policy.refresh(storage.counter_state(counter), now, config.limits)
             if not state.failures:  # nothing counted, or already forgotten
                 continue
@@ -292,6 +350,8 @@ def release_unresolved_try(request: Any) -> None:
     keys, limits = reserved
     try:
         storage.release(keys, timezone.now(), limits)
+    except storage.StoreUnavailable as error:
+        log_store_error(error.store, error, "a reserved try lapses on its own")
     except DatabaseError:
         logger.exception("Could not give back a reserved login try; it lapses soon.")
 

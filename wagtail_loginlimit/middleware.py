@@ -33,6 +33,13 @@ class LoginLimitMiddleware:
         finally:
             release_unresolved_try(request)
 
+    def process_exception(self, request, exception):
+        """A login refused because the store is down must not become a 500 when
+        the rest of the page needs the same unreachable database."""
+        from .unavailable import response_for_exception
+
+        return response_for_exception(request, exception)
+
     async def __acall__(self, request):
         try:
             return await self.get_response(request)

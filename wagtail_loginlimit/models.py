@@ -8,13 +8,15 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
-from . import validation
+from . import conf, validation
 from .admin_forms import LoginLimitSettingsForm
 from .clients import (
     METHOD_IP,
@@ -60,6 +62,7 @@ class LoginLimitSettings(BaseGenericSetting):
     allowed_retries = models.PositiveIntegerField(
         _("allowed retries"),
         default=4,
+        validators=[MinValueValidator(1)],
         help_text=_("Failed logins allowed before a lockout."),
     )
     lockout_duration = DurationSecondsField(
@@ -70,6 +73,7 @@ class LoginLimitSettings(BaseGenericSetting):
     allowed_lockouts = models.PositiveIntegerField(
         _("allowed lockouts"),
         default=4,
+        validators=[MinValueValidator(1)],
         help_text=_(
             "Lockouts within the valid window before the next one is a long lockout."
         ),
@@ -171,12 +175,34 @@ class LoginLimitSettings(BaseGenericSetting):
     base_form_class = LoginLimitSettingsForm
 
     def clean(self):
+        """The durations must fit together as they will be used: a value fixed
+        in `WAGTAIL_LOGINLIMIT` counts, not the one stored under it."""
         super().clean()
         values = {}
         for key in ("lockout_duration", "valid_duration"):
             if getattr(self, key):
                 values[key] = timedelta(seconds=getattr(self, key))
+        code = conf.code_settings()
+        values.update(
+            {key: code.values[key] for key in values.keys() & code.values.keys()}
+        )
         errors = validation.check_consistency(values)
+        if "valid_duration" in errors and "valid_duration" in code.values:
+            # The window is fixed in code: the editable lockout is what is wrong.
+            errors = {
+                "lockout_duration": ValidationError(
+                    _(
+                        "A lockout must end before the count is forgotten: make "
+                        "this shorter than the valid window set in %(setting)s "
+                        "(%(seconds)s seconds)."
+                    ),
+                    code="too_long",
+                    params={
+                        "setting": conf.SETTING_NAME,
+                        "seconds": int(values["valid_duration"].total_seconds()),
+                    },
+                )
+            }
         if errors:
             raise ValidationError(errors)
 
@@ -186,10 +212,10 @@ class LoginLimitSettings(BaseGenericSetting):
         return {
             "enabled": self.enabled,
             "allowed_retries": max(1, self.allowed_retries),
-            "lockout_duration": timedelta(seconds=max(1, self.lockout_duration)),
+            "lockout_duration": _stored_duration(self.lockout_duration),
             "allowed_lockouts": max(1, self.allowed_lockouts),
-            "long_duration": timedelta(seconds=max(1, self.long_duration)),
-            "valid_duration": timedelta(seconds=max(1, self.valid_duration)),
+            "long_duration": _stored_duration(self.long_duration),
+            "valid_duration": _stored_duration(self.valid_duration),
             "lockout_method": self.lockout_method,
             "whitelist": validation.parse_access_list(
                 self.whitelist, allow_usernames=True, strict=False
@@ -201,6 +227,13 @@ class LoginLimitSettings(BaseGenericSetting):
             "lockout_notify": validation.parse_notify(self.lockout_notify),
             "notify_email_after": self.notify_email_after,
         }
+
+
+def _stored_duration(seconds: int) -> timedelta:
+    """A stored duration within 1 second and `MAX_DURATION`: a row saved before
+    the maximum existed must not make `now + duration` overflow at a login."""
+    seconds = min(max(1, seconds), validation.MAX_DURATION_SECONDS)
+    return timedelta(seconds=seconds)
 
 
 class FailureCounter(models.Model):
@@ -238,10 +271,13 @@ class Lockout(models.Model):
     LIFTED_UNLOCK = "unlock"
     LIFTED_COMMAND = "command"
     LIFTED_REACTIVATE = "reactivate"
+    # The same value as `events.REASON_LOGIN`, which the handler passes.
+    LIFTED_LOGIN = "login"
     LIFT_REASON_CHOICES = [
         (LIFTED_UNLOCK, _("Unlocked by an administrator")),
         (LIFTED_COMMAND, _("Unlocked from the command line")),
         (LIFTED_REACTIVATE, _("Lifted when the account was reactivated")),
+        (LIFTED_LOGIN, _("Lifted by a successful login")),
     ]
 
     key = models.CharField(max_length=64, db_index=True)
@@ -281,13 +317,23 @@ class Lockout(models.Model):
         permissions = [("manage_loginlimit", _("Can manage login limits"))]
 
     def __str__(self) -> str:
-        who = self.username if self.scope == SCOPE_USERNAME else self.ip_group
-        if self.scope == SCOPE_PAIR:
-            who = f"{self.username} @ {self.ip_group}"
-        return _("%(who)s until %(ends)s") % {
-            "who": who,
-            "ends": f"{self.ends_at:%Y-%m-%d %H:%M}",
+        return _("%(who)s until %(time)s") % {
+            "who": self.who,
+            "time": date_format(
+                timezone.localtime(self.ends_at), "SHORT_DATETIME_FORMAT"
+            ),
         }
+
+    @property
+    def who(self) -> str:
+        """Who is locked out, as listings, commands and logs show it: the IP
+        address (IPv6 by network), the username, or "username @ IP"."""
+        ip = self.ip_group or self.ip_address or ""
+        if self.scope == SCOPE_USERNAME:
+            return self.username
+        if self.scope == SCOPE_PAIR:
+            return f"{self.username} @ {ip}"
+        return ip
 
     @property
     def is_active(self) -> bool:

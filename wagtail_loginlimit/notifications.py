@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from wagtail.admin.utils import get_admin_base_url
 
 from . import security_log
-from .clients import Client
+from .clients import SCOPE_PAIR, SCOPE_USERNAME, Client
 from .conf import Config
 from .models import Lockout
 
@@ -30,12 +30,10 @@ logger = logging.getLogger(__name__)
 SUBJECT_TEMPLATE = "wagtail_loginlimit/emails/lockout_subject.txt"
 TEXT_TEMPLATE = "wagtail_loginlimit/emails/lockout.txt"
 HTML_TEMPLATE = "wagtail_loginlimit/emails/lockout.html"
+LOCKOUT_TEMPLATES = (SUBJECT_TEMPLATE, TEXT_TEMPLATE, HTML_TEMPLATE)
 
 REPORT_URL_NAME = "wagtail_loginlimit:active_lockouts"
 FALLBACK_URL_NAME = "wagtailadmin_home"
-
-# Set on a `Lockout` once its email was attempted, so that it is never sent twice.
-_EMAILED = "_loginlimit_emailed"
 
 
 def notify_lockout(
@@ -86,8 +84,21 @@ def report_url() -> str:
     return _url(REPORT_URL_NAME) or _url(FALLBACK_URL_NAME)
 
 
+def who(lockout: Lockout, client: Client) -> str:
+    """What the lockout holds, for the subject: the IP (or IPv6 network), the
+    username as typed (shown safely), or both."""
+    ip = lockout.ip_address or client.ip_address or lockout.ip_group or "-"
+    username = security_log.printable(client.raw_username or lockout.username)
+    if lockout.scope == SCOPE_USERNAME:
+        return username
+    if lockout.scope == SCOPE_PAIR:
+        return f"{username} @ {ip}"
+    return ip
+
+
 def email_context(lockout: Lockout, client: Client) -> dict:
     return {
+        "who": who(lockout, client),
         "site_name": getattr(settings, "WAGTAIL_SITE_NAME", "") or "",
         "ip_address": lockout.ip_address or client.ip_address or "",
         "ip_group": lockout.ip_group or client.ip_group,
@@ -103,41 +114,55 @@ def email_context(lockout: Lockout, client: Client) -> dict:
     }
 
 
-def build_lockout_email(
-    lockout: Lockout, client: Client, to: list[str]
+def build_email(
+    templates: tuple[str, str, str], context: dict, to: list[str]
 ) -> EmailMultiAlternatives:
-    """The email, rendered in the site's language (`LANGUAGE_CODE`) and time zone,
-    not the attacker's."""
-    context = email_context(lockout, client)
+    """An email from (subject, text, HTML) templates, rendered in the site's
+    language (`LANGUAGE_CODE`) and time zone, not the attacker's."""
+    subject_template, text_template, html_template = templates
     with translation.override(settings.LANGUAGE_CODE), timezone.override(None):
-        subject = render_to_string(SUBJECT_TEMPLATE, context)
-        text = render_to_string(TEXT_TEMPLATE, context)
-        html = render_to_string(HTML_TEMPLATE, context)
-    subject = " ".join(subject.split())
-    message = EmailMultiAlternatives(subject=subject, body=text, to=to)
+        subject = render_to_string(subject_template, context)
+        text = render_to_string(text_template, context)
+        html = render_to_string(html_template, context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()), body=text, to=to
+    )
     message.attach_alternative(html, "text/html")
     return message
 
 
-def send_lockout_email(lockout: Lockout, client: Client, config: Config) -> bool:
-    """Send the lockout's one email; True if it went out."""
-    if getattr(lockout, _EMAILED, False):
-        return False
-    # Marked before sending: a send that fails half-way is not retried.
-    setattr(lockout, _EMAILED, True)
+def build_lockout_email(
+    lockout: Lockout, client: Client, to: list[str]
+) -> EmailMultiAlternatives:
+    return build_email(LOCKOUT_TEMPLATES, email_context(lockout, client), to)
+
+
+def _send(what: str, templates: tuple[str, str, str], context, config: Config) -> bool:
+    """Send one notification email to the admins; True if it went out. Nothing
+    here raises: a mail server that is down is logged and the login goes on.
+    `context` is a callable, so that building it cannot raise either."""
     try:
         to = recipients(config)
         if not to:
             logger.warning(
-                "Lockout email not sent: no recipients (set notify_recipients in "
-                "WAGTAIL_LOGINLIMIT or give a superuser an email address)."
+                "%s email not sent: no recipients (set notify_recipients in "
+                "WAGTAIL_LOGINLIMIT or give a superuser an email address).",
+                what.capitalize(),
             )
             return False
-        build_lockout_email(lockout, client, to).send()
+        build_email(templates, context(), to).send()
     except Exception:
-        logger.exception("The lockout email could not be sent; the login goes on.")
+        logger.exception("The %s email could not be sent; the login goes on.", what)
         return False
     return True
+
+
+def send_lockout_email(lockout: Lockout, client: Client, config: Config) -> bool:
+    """Send the lockout's email (`notify_lockout` is called once per lockout,
+    so it is sent once); True if it went out."""
+    return _send(
+        "lockout", LOCKOUT_TEMPLATES, lambda: email_context(lockout, client), config
+    )
 
 
 # --- account deactivation (see `accounts`) ---
@@ -145,6 +170,11 @@ def send_lockout_email(lockout: Lockout, client: Client, config: Config) -> bool
 DEACTIVATION_SUBJECT_TEMPLATE = "wagtail_loginlimit/emails/deactivation_subject.txt"
 DEACTIVATION_TEXT_TEMPLATE = "wagtail_loginlimit/emails/deactivation.txt"
 DEACTIVATION_HTML_TEMPLATE = "wagtail_loginlimit/emails/deactivation.html"
+DEACTIVATION_TEMPLATES = (
+    DEACTIVATION_SUBJECT_TEMPLATE,
+    DEACTIVATION_TEXT_TEMPLATE,
+    DEACTIVATION_HTML_TEMPLATE,
+)
 DEACTIVATED_REPORT_URL_NAME = "wagtail_loginlimit:deactivated_accounts"
 
 
@@ -160,40 +190,27 @@ def notify_deactivation(
         send_deactivation_email(user, config, deactivation)
 
 
+def deactivation_context(user, deactivation=None) -> dict:
+    return {
+        "site_name": getattr(settings, "WAGTAIL_SITE_NAME", "") or "",
+        "username": security_log.printable(user.get_username()),
+        "failure_count": getattr(deactivation, "failure_count", None),
+        "lockout_count": getattr(deactivation, "lockout_count", None),
+        "ip_address": getattr(deactivation, "ip_address", None) or "",
+        "deactivated_at": getattr(deactivation, "deactivated_at", None)
+        or timezone.now(),
+        "report_url": _url(DEACTIVATED_REPORT_URL_NAME) or report_url(),
+    }
+
+
 def send_deactivation_email(user, config: Config, deactivation=None) -> bool:
     """Send the deactivation's one email; True if it went out."""
-    try:
-        to = recipients(config)
-        if not to:
-            logger.warning(
-                "Deactivation email not sent: no recipients (set notify_recipients "
-                "in WAGTAIL_LOGINLIMIT or give a superuser an email address)."
-            )
-            return False
-        url = _url(DEACTIVATED_REPORT_URL_NAME) or report_url()
-        context = {
-            "site_name": getattr(settings, "WAGTAIL_SITE_NAME", "") or "",
-            "username": security_log.printable(user.get_username()),
-            "failure_count": getattr(deactivation, "failure_count", None),
-            "lockout_count": getattr(deactivation, "lockout_count", None),
-            "ip_address": getattr(deactivation, "ip_address", None) or "",
-            "deactivated_at": getattr(deactivation, "deactivated_at", None)
-            or timezone.now(),
-            "report_url": url,
-        }
-        with translation.override(settings.LANGUAGE_CODE), timezone.override(None):
-            subject = render_to_string(DEACTIVATION_SUBJECT_TEMPLATE, context)
-            text = render_to_string(DEACTIVATION_TEXT_TEMPLATE, context)
-            html = render_to_string(DEACTIVATION_HTML_TEMPLATE, context)
-        message = EmailMultiAlternatives(
-            subject=" ".join(subject.split()), body=text, to=to
-        )
-        message.attach_alternative(html, "text/html")
-        message.send()
-    except Exception:
-        logger.exception("The deactivation email could not be sent; the login goes on.")
-        return False
-    return True
+    return _send(
+        "deactivation",
+        DEACTIVATION_TEMPLATES,
+        lambda: deactivation_context(user, deactivation),
+        config,
+    )
 
 
 def _url(name: str) -> str:

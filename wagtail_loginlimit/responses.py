@@ -76,6 +76,10 @@ def axes_lockout_response(request, original_response=None, credentials=None):
     """`AXES_LOCKOUT_CALLABLE`: axes' middleware calls it for every request the
     handler flagged as locked out."""
     status = status_for(request)
+    if status is not None and status.unavailable:
+        from .unavailable import unavailable_response  # imports this module
+
+        return unavailable_response(request)
     if status is None:
         # Flagged by something other than this plugin's handler.
         status = LoginStatus(Verdict(LOCKED, 0), timezone.now())

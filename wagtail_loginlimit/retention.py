@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.contrib.contenttypes.models import ContentType
 from django.db import router, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from wagtail.models import ModelLogEntry
 
+from . import audit_log
 from .conf import get_config
 from .models import FailureCounter, Lockout
 from .policy import PENDING_TTL
@@ -33,6 +37,31 @@ class PurgeResult:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+
+# A century: more is a typo, and would overflow the date arithmetic.
+MAX_DAYS = 36500
+
+
+def check_days(days: int) -> None:
+    """Raise `ValueError` (with a readable, translated message) unless
+    1 ≤ `days` ≤ `MAX_DAYS`."""
+    if not 1 <= days <= MAX_DAYS:
+        raise ValueError(
+            _("The number of days must be from 1 to %(max)d, not %(days)d.")
+            % {"max": MAX_DAYS, "days": days}
+        )
+
+
+def audit_entries(cutoff: datetime) -> QuerySet:
+    """The plugin's own audit-log entries about lockouts (began, lifted) older
+    than `cutoff`. Deactivations and reactivations, logged against accounts,
+    are never purged."""
+    return ModelLogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(Lockout),
+        action__in=[audit_log.LOCKOUT, audit_log.UNLOCK],
+        timestamp__lt=cutoff,
+    )
 
 
 def cutoff_for(days: int, now: datetime, valid_duration: timedelta) -> datetime:
@@ -64,14 +93,19 @@ def purge_querysets(cutoff: datetime, now: datetime) -> dict[str, QuerySet]:
 
 
 def purge(
-    days: int | None = None, *, dry_run: bool = False, now: datetime | None = None
+    days: int | None = None,
+    *,
+    dry_run: bool = False,
+    now: datetime | None = None,
+    audit_log_entries: bool = False,
 ) -> PurgeResult:
-    """Delete what is older than `days` (default: the `retention_days` setting)."""
+    """Delete what is older than `days` (default: the `retention_days` setting);
+    with `audit_log_entries`, also the plugin's lockout entries in Wagtail's
+    audit log (kept by default: audit logs are often kept on purpose)."""
     config = get_config()
     if days is None:
         days = config.retention_days
-    if days < 1:
-        raise ValueError("days must be at least 1.")
+    check_days(days)
     now = now or timezone.now()
     cutoff = cutoff_for(days, now, config.valid_duration)
     result = PurgeResult(
@@ -79,8 +113,11 @@ def purge(
         dry_run=dry_run,
         widened=cutoff < now - timedelta(days=days),
     )
+    querysets = purge_querysets(cutoff, now)
+    if audit_log_entries:
+        querysets["wagtailcore.ModelLogEntry"] = audit_entries(cutoff)
     with transaction.atomic(using=router.db_for_write(FailureCounter)):
-        for label, queryset in purge_querysets(cutoff, now).items():
+        for label, queryset in querysets.items():
             if dry_run:
                 result.counts[label] = queryset.count()
             else:

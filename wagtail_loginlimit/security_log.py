@@ -4,7 +4,7 @@ refused try, on the logger `wagtail_loginlimit.security`.
     loginlimit failure ip=198.51.100.4 failures=2 remaining=2 user="bob"
     loginlimit lockout ip=198.51.100.4 by=ip until=2025-05-01T12:20:00+00:00 long=no failures=4 user="bob"
     loginlimit refused ip=198.51.100.4 reason=locked user="bob"
-    loginlimit deactivate account=42 user="editor"
+    loginlimit deactivate account="42" user="editor"
 
 Every field before `user=` is written by the server: the IP is the address the
 server saw (already parsed as an IP), the rest are numbers and fixed words. The
@@ -98,5 +98,7 @@ def log_deactivation(account_id, username: str | None) -> None:
     # No `ip=`: the failures came from many addresses, and fail2ban must not
     # ban the last one for it.
     logger.warning(
-        "loginlimit deactivate account=%s user=%s", account_id, quote(username)
+        "loginlimit deactivate account=%s user=%s",
+        quote(str(account_id)),  # a custom user model's text key is user text too
+        quote(username),
     )

@@ -7,11 +7,13 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import partial
 
+from django.db import router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit_log, events, storage
+from . import audit_log, events, policy, storage
 from .clients import (
     SCOPE_IP,
     SCOPE_PAIR,
@@ -21,7 +23,7 @@ from .clients import (
     parse_ip,
 )
 from .conf import get_config
-from .models import FailureCounter, Lockout
+from .models import SCOPE_ACCOUNT, FailureCounter, Lockout
 
 
 @dataclass
@@ -35,6 +37,19 @@ class UnlockResult:
     def count(self) -> int:
         """How many active lockouts were lifted."""
         return len(self.lockouts)
+
+    @property
+    def forgotten(self) -> list[FailureCounter]:
+        """The clients' counts that still held failures (not expired, not an
+        account row left by an older version)."""
+        now = timezone.now()
+        limits = get_config().limits
+        return [
+            counter
+            for counter in self.counters
+            if counter.scope != SCOPE_ACCOUNT
+            and policy.refresh(storage.counter_state(counter), now, limits).failures
+        ]
 
     def __bool__(self) -> bool:
         return bool(self.lockouts or self.counters)
@@ -145,14 +160,25 @@ def _merge(result: UnlockResult, step: storage.ResetResult, seen: set[int]) -> N
 
 
 def _announce(result: UnlockResult, *, by, reason: str, now, request) -> None:
-    """Audit-log each lifted lockout and fire one `loginlimit_reset` per lifted
-    lockout, plus one per cleared count that had no active lockout."""
-    lifted_keys = set()
+    """Once the unlock is committed (at once outside a transaction): audit-log
+    each lifted lockout and fire one `loginlimit_reset` per lifted lockout, plus
+    one per cleared count that still held failures and had no active lockout."""
+    if not result:
+        return
     for lockout in result.lockouts:
         # storage.reset() returns the rows as they were; show them as they are.
         lockout.lifted_at = now
         lockout.lifted_by = by
         lockout.lift_reason = reason
+    transaction.on_commit(
+        partial(_send, result, by=by, reason=reason, request=request),
+        using=router.db_for_write(Lockout),
+    )
+
+
+def _send(result: UnlockResult, *, by, reason: str, request) -> None:
+    lifted_keys = set()
+    for lockout in result.lockouts:
         lifted_keys.add(lockout.key)
         audit_log.log_unlock(lockout, by=by, reason=reason)
         events.emit(
@@ -170,13 +196,16 @@ def _announce(result: UnlockResult, *, by, reason: str, now, request) -> None:
                 by=by,
             )
         )
-    for counter in result.counters:
-        if counter.key in lifted_keys or not counter.failures:
+    for counter in result.forgotten:
+        if counter.key in lifted_keys:
             continue
         events.emit(
             events.LoginLimitEvent(
                 kind=events.RESET,
-                ip_address=counter.ip_group or None,
+                # A count of an IPv6 network belongs to no single address.
+                ip_address=None
+                if "/" in (counter.ip_group or "")
+                else (counter.ip_group or None),
                 username=counter.username or None,
                 failure_count=counter.failures,
                 reason=reason,

@@ -16,6 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from .clients import METHODS, normalize_username, parse_ip
 
 NOTIFY_CHOICES = ("", "log", "email", "log,email")
+
+# The longest duration accepted anywhere: beyond it `now + duration` can leave
+# the range of `datetime` and turn a login into a 500.
+MAX_DURATION = timedelta(days=3650)
+MAX_DURATION_SECONDS = int(MAX_DURATION.total_seconds())
 NOTIFY_CHANNELS = ("log", "email")
 
 # A line that looks like an address or network must parse as one: "10.0.0.0/33"
@@ -143,7 +148,26 @@ def parse_duration(value, *, label: str = "") -> timedelta:
             code="min_value",
             params={"label": label or _("This duration")},
         )
-    return timedelta(seconds=int(seconds))
+    try:
+        duration = timedelta(seconds=int(seconds))
+    except OverflowError:  # beyond what `timedelta` holds (about 2.7 million years)
+        raise too_long(label) from None
+    if duration > MAX_DURATION:
+        raise too_long(label)
+    return duration
+
+
+def too_long(label: str = "") -> ValidationError:
+    """The error for a duration above `MAX_DURATION`."""
+    return ValidationError(
+        _("%(label)s can be at most %(days)s days (%(seconds)s seconds)."),
+        code="max_value",
+        params={
+            "label": label or _("This duration"),
+            "days": MAX_DURATION.days,
+            "seconds": MAX_DURATION_SECONDS,
+        },
+    )
 
 
 def parse_count(value, *, minimum: int, label: str = "") -> int:

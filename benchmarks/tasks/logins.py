@@ -6,6 +6,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from django.contrib.auth.hashers import check_password
+
 from benchmarks import measure, site
 
 
@@ -47,4 +49,31 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         repeat * 5,
         warmup,
     )
-    return {"failed": failed, "successful": successful, "refused": refused}
+    results = {"failed": failed, "successful": successful, "refused": refused}
+
+    # The two pieces on their own: the password check a refused login skips,
+    # and the lockout check it makes instead.
+    user = site.ensure_admin()
+    results["password_check"] = measure.median_time(
+        lambda: check_password(site.WRONG_PASSWORD, user.password), repeat, warmup
+    )
+    if site.plugin_installed():
+        results["lockout_check"] = _lockout_check(locked, repeat * 10, warmup)
+    return results
+
+
+def _lockout_check(address: str, repeat: int, warmup: int) -> float:
+    from django.utils import timezone
+
+    from wagtail_loginlimit import storage
+    from wagtail_loginlimit.clients import Client, counter_keys
+    from wagtail_loginlimit.conf import Config
+
+    config = Config()
+    keys = counter_keys(Client.build(address, site.ADMIN), config.lockout_method)
+
+    def check():
+        if storage.begin_attempt(keys, timezone.now(), config.limits).allowed:
+            raise AssertionError(f"{address} should be locked out")
+
+    return measure.median_time(check, repeat, warmup)

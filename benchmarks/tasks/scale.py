@@ -62,8 +62,10 @@ def _lockouts(start: int, stop: int, now, active: int) -> list[Lockout]:
     for number in range(start, stop):
         address = fill_ip(number * 10)
         started = now - timedelta(seconds=60 + number * 7 % (90 * 86400))
-        ends = now + timedelta(hours=1) if number < active else started + timedelta(
-            minutes=20
+        ends = (
+            now + timedelta(hours=1)
+            if number < active
+            else started + timedelta(minutes=20)
         )
         rows.append(
             Lockout(

@@ -136,6 +136,11 @@ _LOGINLIMIT_VARIABLES = {
     "lockout_notify": (env.str, "'', log, email or log,email"),
     "whitelist": (_env_list, "comma-separated IPs, CIDR ranges and usernames"),
     "blacklist": (_env_list, "comma-separated IPs and CIDR ranges"),
+    # Where the counters live: LOGINLIMIT_STORE=cache keeps them in the Redis
+    # cache that CACHE_URL names (e.g. CACHE_URL=redis://127.0.0.1:6379/1).
+    "store": (env.str, "database or cache"),
+    "cache_alias": (env.str, "the name of a cache in CACHES"),
+    "on_store_error": (env.str, "refuse or allow"),
 }
 
 

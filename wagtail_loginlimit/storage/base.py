@@ -44,15 +44,6 @@ class Match:
     username: str | None = None
     everything: bool = False
 
-    def matches(self, ip_group: str, username: str) -> bool:
-        if self.everything:
-            return True
-        if self.ip_group is not None and ip_group != self.ip_group:
-            return False
-        if self.username is not None and username != self.username:
-            return False
-        return self.ip_group is not None or self.username is not None
-
 
 class CounterStore(ABC):
     """Where the clients' counters live. Each method is atomic across processes
@@ -79,12 +70,17 @@ class CounterStore(ABC):
     @abstractmethod
     def add_failure(
         self, keys: Sequence[CounterKey], now: datetime, limits: policy.Limits
-    ) -> list[Outcome]: ...
+    ) -> list[Outcome]:
+        """Count one failure on each counter; called inside `transaction()`."""
 
     @abstractmethod
     def clear(self, match: Match) -> list[FailureCounter]:
         """Delete the matching counters; return them as they were (unsaved
         `FailureCounter` instances for a store outside the database)."""
+
+    @abstractmethod
+    def counters(self, match: Match) -> list[FailureCounter]:
+        """The matching counters as they are stored (not refreshed), by key."""
 
     @abstractmethod
     def transaction(self) -> AbstractContextManager:

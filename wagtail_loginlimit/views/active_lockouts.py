@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import BulkActionsCheckboxColumn, Column, DateColumn
+from wagtail.admin.ui.tables import BulkActionsCheckboxColumn
 
 from ..filters import ActiveLockoutFilterSet
 from ..models import Lockout
 from .base import LoginSecurityReportView
-from .columns import LockoutColumn, ends_display
+from .columns import lockout_columns
+
+
+def _username_or_blank(user) -> str:
+    return user.get_username() if user else ""
 
 
 class LockoutReportMixin:
-    """Columns and export fields of the two lockout reports."""
+    """Model, search and export fields of the two lockout reports."""
 
     model = Lockout
     header_icon = "lock"
@@ -48,13 +52,15 @@ class LockoutReportMixin:
         "lifted_by": _("Lifted by"),
         "get_lift_reason_display": _("How it was lifted"),
     }
+    custom_field_preprocess = {
+        "lifted_by": {"csv": _username_or_blank, "xlsx": _username_or_blank},
+    }
 
     def get_base_queryset(self):
-        return Lockout.objects.select_related("lifted_by")
-
-
-def _length(lockout) -> str:
-    return _("Long") if lockout.is_long else _("Normal")
+        # Wagtail's UserColumn shows the avatar from the user's profile.
+        return Lockout.objects.select_related(
+            "lifted_by", "lifted_by__wagtail_userprofile"
+        )
 
 
 class ActiveLockoutsView(LockoutReportMixin, LoginSecurityReportView):
@@ -68,13 +74,7 @@ class ActiveLockoutsView(LockoutReportMixin, LoginSecurityReportView):
     bulk_model_name = "lockout"
     columns = [
         BulkActionsCheckboxColumn("bulk_actions", obj_type="lockout"),
-        LockoutColumn(),
-        Column("get_scope_display", label=_("Locked by")),
-        Column("ip_address", label=_("IP address"), sort_key="ip_address"),
-        DateColumn("started_at", label=_("Started"), sort_key="started_at"),
-        Column("ends_at", label=_("Ends"), accessor=ends_display, sort_key="ends_at"),
-        Column("length", label=_("Length"), accessor=_length, sort_key="is_long"),
-        Column("failure_count", label=_("Failures"), sort_key="failure_count"),
+        *lockout_columns(),
     ]
 
     def get_base_queryset(self):

@@ -9,8 +9,11 @@ from django.utils.formats import date_format
 from django.utils.timesince import timeuntil
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import ButtonsColumnMixin, TitleColumn
+from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, DateColumn, TitleColumn
 from wagtail.admin.widgets.button import ListingButton
+
+# Wagtail adds this to a results-fragment URL; a page URL has no use for it.
+FRAGMENT_PARAM = "_w_filter_fragment"
 
 
 def bulk_action_url(model_name: str, action: str, ids: list, next_url: str) -> str:
@@ -22,13 +25,19 @@ def bulk_action_url(model_name: str, action: str, ids: list, next_url: str) -> s
     return f"{base}?{query}"
 
 
-def lockout_who(lockout) -> str:
-    """The client a lockout holds: IP (or IPv6 network), username, or both."""
-    if lockout.scope == "username":
-        return lockout.username
-    if lockout.scope == "ip_and_username":
-        return f"{lockout.username} @ {lockout.ip_group}"
-    return lockout.ip_group or lockout.ip_address or ""
+def listing_url(parent_context) -> str:
+    """Where a row button returns to: the listing page with its filters, search
+    and ordering, also when the table came from the results-only fragment
+    URL that the filters reload (a bare HTML fragment is no page to land on)."""
+    request = parent_context.get("request")
+    if request is None:
+        return ""
+    # The view gives its table the listing page's URL as `base_url`.
+    table = parent_context.get("table")
+    base = getattr(table, "base_url", None) or request.path
+    query = request.GET.copy()
+    query.pop(FRAGMENT_PARAM, None)
+    return f"{base}?{query.urlencode()}" if query else base
 
 
 def ends_display(lockout) -> str:
@@ -43,27 +52,44 @@ def ends_display(lockout) -> str:
     }
 
 
+def lockout_length(lockout) -> str:
+    """The Length column: long lockouts apart from normal ones."""
+    return _("Long") if lockout.is_long else _("Normal")
+
+
 class LockoutColumn(ButtonsColumnMixin, TitleColumn):
     """Who is locked out, with an "Unlock" button while the lockout lasts."""
 
     def __init__(self, name="who", **kwargs):
         kwargs.setdefault("label", _("Locked out"))
-        kwargs.setdefault("accessor", lockout_who)
+        kwargs.setdefault("accessor", "who")
         kwargs.setdefault("get_title_id", lambda lockout: f"lockout_{lockout.pk}_title")
         super().__init__(name, **kwargs)
 
     def get_buttons(self, instance, parent_context):
         if not instance.is_active:
             return []
-        request = parent_context.get("request")
-        next_url = request.get_full_path() if request else ""
+        next_url = listing_url(parent_context)
         return [
             ListingButton(
                 _("Unlock"),
                 url=bulk_action_url("lockout", "unlock", [instance.pk], next_url),
                 icon_name="lock-open",
-                attrs={
-                    "aria-label": _("Unlock %(who)s") % {"who": lockout_who(instance)}
-                },
+                attrs={"aria-label": _("Unlock %(who)s") % {"who": instance.who}},
             )
         ]
+
+
+def lockout_columns() -> list[Column]:
+    """The columns both lockout reports start with."""
+    return [
+        LockoutColumn(),
+        Column("get_scope_display", label=_("Locked by")),
+        Column("ip_address", label=_("IP address"), sort_key="ip_address"),
+        DateColumn("started_at", label=_("Started"), sort_key="started_at"),
+        Column("ends_at", label=_("Ends"), accessor=ends_display, sort_key="ends_at"),
+        Column(
+            "length", label=_("Length"), accessor=lockout_length, sort_key="is_long"
+        ),
+        Column("failure_count", label=_("Failures"), sort_key="failure_count"),
+    ]

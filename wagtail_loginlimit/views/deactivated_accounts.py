@@ -4,6 +4,8 @@ inactive and not yet reactivated, with one-click and bulk "Reactivate"."""
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist
+from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import (
@@ -16,10 +18,10 @@ from wagtail.admin.ui.tables import (
 from wagtail.admin.widgets.button import ListingButton
 
 from .. import accounts
-from ..filters import deactivation_filterset_class
+from ..filters import DeactivationFilterSet
 from ..models import Deactivation
 from .base import LoginSecurityReportView
-from .columns import bulk_action_url
+from .columns import bulk_action_url, listing_url
 
 
 def _username(record: Deactivation) -> str:
@@ -41,8 +43,7 @@ class AccountColumn(ButtonsColumnMixin, TitleColumn):
         )
 
     def get_buttons(self, instance, parent_context):
-        request = parent_context.get("request")
-        next_url = request.get_full_path() if request else ""
+        next_url = listing_url(parent_context)
         return [
             ListingButton(
                 _("Reactivate"),
@@ -58,9 +59,16 @@ class AccountColumn(ButtonsColumnMixin, TitleColumn):
         ]
 
 
-def _user_edit_url(user_id) -> str | None:
-    from django.urls import NoReverseMatch, reverse
+def _has_email() -> bool:
+    """Whether the user model has an `email` field (custom ones may not)."""
+    try:
+        get_user_model()._meta.get_field("email")
+    except FieldDoesNotExist:
+        return False
+    return True
 
+
+def _user_edit_url(user_id) -> str | None:
     try:
         return reverse("wagtailusers_users:edit", args=[user_id])
     except NoReverseMatch:  # wagtail.users not installed
@@ -79,25 +87,9 @@ class DeactivatedAccountsView(LoginSecurityReportView):
     export_filename = "deactivated-accounts"
     show_bulk_actions = True
     bulk_model_name = "deactivation"
-    columns = [
-        BulkActionsCheckboxColumn("bulk_actions", obj_type="deactivation"),
-        AccountColumn(),
-        Column("user.email", label=_("Email")),
-        DateColumn("deactivated_at", label=_("Deactivated"), sort_key="deactivated_at"),
-        Column("lockout_count", label=_("Lockouts"), sort_key="lockout_count"),
-        Column("failure_count", label=_("Failures"), sort_key="failure_count"),
-        Column("ip_address", label=_("Last IP address")),
-    ]
-    list_export = [
-        "user",
-        "user.email",
-        "deactivated_at",
-        "lockout_count",
-        "failure_count",
-        "ip_address",
-    ]
+    filterset_class = DeactivationFilterSet
     export_headings = {
-        "user": _("Account"),
+        "user.get_username": _("Account"),
         "user.email": _("Email"),
         "deactivated_at": _("Deactivated"),
         "lockout_count": _("Lockouts"),
@@ -106,16 +98,36 @@ class DeactivatedAccountsView(LoginSecurityReportView):
     }
 
     @cached_property
-    def search_fields(self):
-        User = get_user_model()
-        fields = [f"user__{User.USERNAME_FIELD}", "ip_address"]
-        if hasattr(User, "email"):
-            fields.append("user__email")
-        return fields
+    def columns(self):
+        return [
+            BulkActionsCheckboxColumn("bulk_actions", obj_type="deactivation"),
+            AccountColumn(),
+            *([Column("user.email", label=_("Email"))] if _has_email() else []),
+            DateColumn(
+                "deactivated_at", label=_("Deactivated"), sort_key="deactivated_at"
+            ),
+            Column("lockout_count", label=_("Lockouts"), sort_key="lockout_count"),
+            Column("failure_count", label=_("Failures"), sort_key="failure_count"),
+            Column("ip_address", label=_("Last IP address")),
+        ]
 
     @cached_property
-    def filterset_class(self):
-        return deactivation_filterset_class(Deactivation)
+    def list_export(self):
+        return [
+            "user.get_username",
+            *(["user.email"] if _has_email() else []),
+            "deactivated_at",
+            "lockout_count",
+            "failure_count",
+            "ip_address",
+        ]
+
+    @cached_property
+    def search_fields(self):
+        fields = [f"user__{get_user_model().USERNAME_FIELD}", "ip_address"]
+        if _has_email():
+            fields.append("user__email")
+        return fields
 
     def get_base_queryset(self):
         return accounts.deactivated()

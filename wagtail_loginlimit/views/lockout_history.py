@@ -7,9 +7,9 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
 
 from ..filters import LockoutHistoryFilterSet
-from .active_lockouts import LockoutReportMixin, _length
+from .active_lockouts import LockoutReportMixin
 from .base import LoginSecurityReportView
-from .columns import LockoutColumn, ends_display
+from .columns import lockout_columns
 
 
 class LockoutHistoryView(LockoutReportMixin, LoginSecurityReportView):
@@ -21,13 +21,7 @@ class LockoutHistoryView(LockoutReportMixin, LoginSecurityReportView):
     default_ordering = "-started_at"
     export_filename = "lockout-history"
     columns = [
-        LockoutColumn(),
-        Column("get_scope_display", label=_("Locked by")),
-        Column("ip_address", label=_("IP address"), sort_key="ip_address"),
-        DateColumn("started_at", label=_("Started"), sort_key="started_at"),
-        Column("ends_at", label=_("Ends"), accessor=ends_display, sort_key="ends_at"),
-        Column("length", label=_("Length"), accessor=_length, sort_key="is_long"),
-        Column("failure_count", label=_("Failures"), sort_key="failure_count"),
+        *lockout_columns(),
         DateColumn("lifted_at", label=_("Lifted"), sort_key="lifted_at"),
         Column(
             "get_lift_reason_display",

@@ -9,7 +9,6 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from wagtail_loginlimit.clients import SCOPE_PAIR, SCOPE_USERNAME
 from wagtail_loginlimit.models import Lockout
 from wagtail_loginlimit.security_log import printable
 
@@ -18,12 +17,8 @@ FORMAT_JSON = "json"
 
 
 def who(lockout: Lockout) -> str:
-    """What is locked out: the IP (or IPv6 network), the username, or the pair."""
-    if lockout.scope == SCOPE_USERNAME:
-        return lockout.username
-    if lockout.scope == SCOPE_PAIR:
-        return f"{lockout.username} @ {lockout.ip_group}"
-    return lockout.ip_group
+    """What is locked out (kept for callers; `Lockout.who` says it)."""
+    return lockout.who
 
 
 def _time(value) -> str | None:
@@ -35,7 +30,7 @@ def as_dict(lockout: Lockout, now) -> dict[str, Any]:
     lifted_by = lockout.lifted_by
     return {
         "id": lockout.pk,
-        "who": who(lockout),
+        "who": lockout.who,
         "scope": lockout.scope,
         "ip": lockout.ip_address,
         "ip_group": lockout.ip_group,

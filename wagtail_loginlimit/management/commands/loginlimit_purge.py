@@ -1,5 +1,5 @@
-"""`manage.py loginlimit_purge [--days N] [--dry-run]`: retention of old login
-records (run it daily from cron or a scheduler)."""
+"""`manage.py loginlimit_purge [--days N] [--dry-run] [--audit-log]`: retention
+of old login records (run it daily from cron or a scheduler)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
             "--days",
             type=int,
             help=_(
-                "Keep this many days (at least 1; default: WAGTAIL_LOGINLIMIT "
+                "Keep this many days (1 to 36500; default: WAGTAIL_LOGINLIMIT "
                 "retention_days, 90 unless set)."
             ),
         )
@@ -35,18 +35,32 @@ class Command(BaseCommand):
             action="store_true",
             help=_("Only count what would be deleted."),
         )
+        parser.add_argument(
+            "--audit-log",
+            action="store_true",
+            dest="audit_log",
+            help=_(
+                "Also delete the plugin's lockout and unlock entries older than "
+                "the cutoff from Wagtail's audit log (kept by default)."
+            ),
+        )
 
     def handle(
-        self, *args, days: int | None, dry_run: bool, verbosity: int = 1, **options
+        self,
+        *args,
+        days: int | None,
+        dry_run: bool,
+        audit_log: bool = False,
+        verbosity: int = 1,
+        **options,
     ):
-        config = get_config()
         if days is None:
-            days = config.retention_days
-        if days < 1:
-            raise CommandError(
-                _("--days must be at least 1, not %(days)d.") % {"days": days}
-            )
-        result = retention.purge(days, dry_run=dry_run)
+            days = get_config().retention_days
+        try:
+            retention.check_days(days)
+        except ValueError as error:
+            raise CommandError(f"--days: {error}") from None
+        result = retention.purge(days, dry_run=dry_run, audit_log_entries=audit_log)
         if verbosity < 1:
             return
         cutoff = timezone.localtime(result.cutoff).isoformat(timespec="seconds")

@@ -80,7 +80,7 @@ class Command(BaseCommand):
             raise CommandError(printable(str(error))) from None
 
         lockouts = len(result.lockouts)
-        counts = sum(1 for counter in result.counters if counter.failures)
+        counts = len(result.forgotten)
         if not lockouts and not counts:
             self.stdout.write(
                 _("Nothing to unlock: no active lockout or failed-login count matched.")

@@ -1,0 +1,92 @@
+"""The benchmark command still runs from end to end (`python -m benchmarks`,
+docs/benchmarks.md). At its tiniest sizes, on SQLite only, with a cheap
+password hasher: the numbers mean nothing here and are not checked (timings
+are never asserted in the suite); what is checked is that every measurement
+ran and is in the table, next to its target."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from benchmarks import run
+
+ROWS = [
+    # login cost, plugin vs plain django-axes
+    "refused vs failed login (plugin)",
+    "lockout check vs password check, on their own",
+    "failed login: plugin vs plain django-axes",
+    "successful login: plugin vs plain django-axes",
+    "refused login: plugin vs plain django-axes",
+    # SQL queries per request
+    "failed login  ",
+    "refused login  ",
+    "successful login  ",
+    "admin page view (/admin/pages/)",
+    "admin dashboard (/admin/)",
+    "public page (/)",
+    # distributed attack under gunicorn
+    "refused requests per second: plugin",
+    "refused requests per second: plain django-axes",
+    # 1,000 vs 1,000,000 rows (here 10 vs 100)
+    "lockout check: storage.peek()",
+    "lockout check: storage.begin_attempt(), refused",
+    "refused login (whole request)",
+    "report, 1st page: active lockouts",
+    "report, 1st page: lockout history",
+    "report, 1st page: failed logins",
+    # timing of known vs unknown usernames
+    "refused login, lockout method ip ",
+    "refused login, lockout method username",
+    "refused login, lockout method ip_and_username",
+    "refused login, lockout method ip_or_username",
+    "failed login (password checked)",
+]
+SECTIONS = [
+    "[Login cost",
+    "[SQL queries per request",
+    "[Distributed attack, 50 addresses",
+    "[Stored rows: 10 vs 100",
+    "[Timing: existing vs non-existing username",
+]
+
+
+@pytest.fixture(scope="module")
+def benchmark_output(tmp_path_factory):
+    raw = tmp_path_factory.mktemp("benchmark") / "results.json"
+    from contextlib import redirect_stdout
+    from io import StringIO
+
+    printed = StringIO()
+    with redirect_stdout(printed):
+        status = run.main(["--tiny", "--no-postgres", "--json", str(raw)])
+    assert status == 0
+    return printed.getvalue(), json.loads(raw.read_text())
+
+
+def test_the_table_has_every_measurement_next_to_its_target(benchmark_output):
+    table, _ = benchmark_output
+    lines = table.splitlines()
+    for section in SECTIONS:
+        assert any(line.startswith(section) for line in lines), section
+    for label in ROWS:
+        matching = [line for line in lines if line.startswith(label)]
+        assert len(matching) == 1, (label, matching)
+        # A measured value and a target follow the label.
+        assert len(matching[0][len(label) :].split("  ")) > 2, matching[0]
+
+
+def test_the_machine_it_ran_on_is_described(benchmark_output):
+    table, results = benchmark_output
+    for key in ("CPU:", "Python:", "Django:", "Wagtail:", "Databases:"):
+        assert any(line.startswith(key) for line in table.splitlines()), key
+    assert "SQLite" in dict(results["machine"])["Databases"]
+
+
+def test_every_request_of_the_attack_was_refused(benchmark_output):
+    _, results = benchmark_output
+    for site in ("plugin", "axes"):
+        attack = results["attack"]["sqlite"][site]
+        assert attack["requests"] > 0
+        assert attack["not_refused"] == 0, attack["statuses"]

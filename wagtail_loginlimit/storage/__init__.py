@@ -1,0 +1,223 @@
+"""Where the counts live, and the operations a login makes on them.
+
+Two stores implement one interface (`base.CounterStore`): the database
+(`FailureCounter`, the default) and Redis through a Django cache
+(`WAGTAIL_LOGINLIMIT = {"store": "cache", "cache_alias": "…"}`). Both apply the
+rules of `policy`, atomically across processes and servers. Lockout records,
+deactivation records and axes' logs always stay in the database, where the
+admin reports read them.
+
+An unreachable store raises `StoreUnavailable`; the handler decides what the
+login gets (`on_store_error`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db import InterfaceError, OperationalError
+from django.utils import timezone
+
+from .. import policy
+from ..clients import Client, CounterKey
+from ..conf import code_value
+from ..models import FailureCounter, Lockout
+from . import database
+from .base import CounterStore, Match, StoreUnavailable
+from .database import DatabaseStore, counter_state
+
+__all__ = [
+    "FailureResult",
+    "ResetResult",
+    "StoreUnavailable",
+    "begin_attempt",
+    "counter_state",
+    "counters",
+    "get_store",
+    "peek",
+    "record_failure",
+    "release",
+    "reset",
+]
+
+# Errors that mean "the database cannot be reached", not a bug.
+DATABASE_DOWN = (OperationalError, InterfaceError)
+
+_database_store = DatabaseStore()
+_cache_stores: dict[str, CounterStore] = {}
+
+
+def get_store() -> CounterStore:
+    """The store `WAGTAIL_LOGINLIMIT["store"]` names (read without the database)."""
+    if code_value("store") != "cache":
+        return _database_store
+    alias = code_value("cache_alias")
+    if alias not in _cache_stores:
+        from .cache import CacheStore
+
+        _cache_stores[alias] = CacheStore(alias)
+    return _cache_stores[alias]
+
+
+@contextmanager
+def unavailable_as(store: CounterStore) -> Iterator[None]:
+    """Turn "cannot reach the server" errors of the database or Redis into
+    `StoreUnavailable`; anything else (a bug) propagates unchanged."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise
+    except DATABASE_DOWN as error:
+        raise StoreUnavailable("database", error) from error
+    except Exception as error:
+        if _is_redis_error(error):
+            raise StoreUnavailable(store.name, error) from error
+        raise
+
+
+def _is_redis_error(error: Exception) -> bool:
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:
+        return False
+    return isinstance(error, RedisError)
+
+
+# --- the operations of a login ---
+
+
+def begin_attempt(
+    keys: list[CounterKey], now: datetime, limits: policy.Limits
+) -> policy.Verdict:
+    """Decide whether the client may try a password; if so, reserve the try."""
+    store = get_store()
+    with unavailable_as(store):
+        return store.begin_attempt(keys, now, limits)
+
+
+def peek(
+    keys: list[CounterKey], now: datetime, limits: policy.Limits
+) -> policy.Verdict:
+    """The verdict without reserving anything (for display and `is_locked`)."""
+    store = get_store()
+    with unavailable_as(store):
+        return store.peek(keys, now, limits)
+
+
+def release(keys: list[CounterKey], now: datetime, limits: policy.Limits) -> None:
+    """Give back a reserved try that ended in neither a failure nor a login."""
+    store = get_store()
+    with unavailable_as(store):
+        store.release(keys, now, limits)
+
+
+@dataclass
+class FailureResult:
+    """What one recorded failure did."""
+
+    failures: int  # the highest count among the client's counters
+    tries_left: int
+    lockouts: list[Lockout] = field(default_factory=list)
+
+
+def record_failure(
+    keys: list[CounterKey], client: Client, now: datetime, limits: policy.Limits
+) -> FailureResult:
+    """Count a failure on each of the client's counters; record any lockout."""
+    store = get_store()
+    result = FailureResult(failures=0, tries_left=limits.allowed_retries)
+    with unavailable_as(store), store.transaction():
+        for outcome in store.add_failure(keys, now, limits):
+            lockout = outcome.lockout
+            count = lockout.failure_count if lockout else outcome.state.failures
+            result.failures = max(result.failures, count)
+            result.tries_left = min(
+                result.tries_left, policy.tries_left(outcome.state, limits)
+            )
+            if lockout:
+                result.lockouts.append(_record_lockout(outcome.key, lockout, client))
+    return result
+
+
+def _record_lockout(
+    key: CounterKey, lockout: policy.Lockout, client: Client
+) -> Lockout:
+    return Lockout.objects.create(
+        key=key.digest,
+        scope=key.scope,
+        ip_address=client.ip_address,
+        ip_group=key.ip_group or "",
+        username=key.username or "",
+        started_at=lockout.started_at,
+        ends_at=lockout.ends_at,
+        is_long=lockout.is_long,
+        failure_count=lockout.failure_count,
+        number=lockout.number,
+    )
+
+
+@dataclass
+class ResetResult:
+    """The counters a reset forgot and the active lockouts it lifted, as they
+    were before."""
+
+    counters: list[FailureCounter] = field(default_factory=list)
+    lockouts: list[Lockout] = field(default_factory=list)
+
+
+def reset(
+    *,
+    keys: list[CounterKey] | None = None,
+    ip_group: str | None = None,
+    username: str | None = None,
+    everything: bool = False,
+    reason: str = "",
+    by=None,
+    now: datetime | None = None,
+) -> ResetResult:
+    """Forget counts and lift active lockouts: of exact counter `keys` (a login),
+    or of every counter that involves `ip_group` and/or `username` (an unlock)."""
+    now = now or timezone.now()
+    if keys is not None:
+        match = Match(digests=tuple(key.digest for key in keys))
+    elif everything:
+        match = Match(everything=True)
+    elif ip_group is not None or username is not None:
+        match = Match(ip_group=ip_group, username=username)
+    else:
+        raise ValueError("reset() needs keys, ip_group, username or everything.")
+    store = get_store()
+    with unavailable_as(store), database.atomic():
+        # Rows in the database are cleared whatever the store: with the cache
+        # store, rows left from a time the site used the database store.
+        counters = database.clear_rows(match)
+        if store is not _database_store:
+            counters += store.clear(match)
+        lockouts = list(Lockout.objects.active(now).filter(database.match_q(match)))
+        if lockouts:
+            Lockout.objects.filter(pk__in=[lockout.pk for lockout in lockouts]).update(
+                lifted_at=now, lifted_by=by, lift_reason=reason
+            )
+    return ResetResult(counters=counters, lockouts=lockouts)
+
+
+def counters(
+    *, ip_group: str | None = None, username: str | None = None
+) -> list[FailureCounter]:
+    """The stored counters (of an IP group and/or a username, or all), as
+    `FailureCounter` instances whatever the store, sorted by key. With the
+    cache store, rows still in the database (from before a switch) are
+    included, since a reset clears them too."""
+    if ip_group is None and username is None:
+        match = Match(everything=True)
+    else:
+        match = Match(ip_group=ip_group, username=username)
+    store = get_store()
+    with unavailable_as(store):
+        found = _database_store.counters(match)
+        if store is not _database_store:
+            found += store.counters(match)
+    return sorted(found, key=lambda counter: counter.key)

@@ -1,0 +1,159 @@
+"""The counters in the database (`FailureCounter`, one row per client).
+
+Each operation runs in one transaction that locks the client's counter rows
+(`SELECT … FOR UPDATE`, in key order so that two requests never deadlock),
+applies the rules, and writes the result back. On SQLite, which has no row
+locks, configure `"OPTIONS": {"transaction_mode": "IMMEDIATE"}` so that two
+logins serialise instead of failing with "database is locked".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+
+from django.db import router, transaction
+from django.db.models import Q
+
+from .. import policy
+from ..clients import CounterKey
+from ..models import FailureCounter
+from . import base
+
+
+def counter_state(row: FailureCounter) -> policy.CounterState:
+    return policy.CounterState(
+        failures=row.failures,
+        last_failure=row.last_failure,
+        locked_until=row.locked_until,
+        is_long=row.is_long,
+        pending=row.pending,
+        pending_since=row.pending_since,
+    )
+
+
+def apply_state(row: FailureCounter, state: policy.CounterState) -> None:
+    row.failures = state.failures
+    row.last_failure = state.last_failure
+    row.locked_until = state.locked_until
+    row.is_long = state.is_long
+    row.pending = state.pending
+    row.pending_since = state.pending_since
+
+
+def atomic() -> AbstractContextManager:
+    return transaction.atomic(using=router.db_for_write(FailureCounter))
+
+
+def match_q(match: base.Match) -> Q:
+    if match.digests is not None:
+        return Q(key__in=match.digests)
+    if match.everything:
+        return Q()
+    query = Q()
+    if match.ip_group is not None:
+        query &= Q(ip_group=match.ip_group)
+    if match.username is not None:
+        query &= Q(username=match.username)
+    return query
+
+
+def clear_rows(match: base.Match) -> list[FailureCounter]:
+    """Delete the matching rows (inside the caller's transaction)."""
+    rows = list(
+        FailureCounter.objects.select_for_update()
+        .filter(match_q(match))
+        .order_by("key")
+    )
+    if rows:
+        FailureCounter.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    return rows
+
+
+def _lock_rows(keys: Sequence[CounterKey], create: bool) -> list[FailureCounter]:
+    """The counter rows of `keys`, locked, in the order of `keys`."""
+    digests = [key.digest for key in keys]
+    rows = _select(digests)
+    if create and len(rows) < len(set(digests)):
+        # Two requests may race to create a row: the loser's insert is ignored
+        # and it locks the winner's row instead.
+        FailureCounter.objects.bulk_create(
+            [
+                FailureCounter(
+                    key=key.digest,
+                    scope=key.scope,
+                    ip_group=key.ip_group or "",
+                    username=key.username or "",
+                )
+                for key in keys
+                if key.digest not in rows
+            ],
+            ignore_conflicts=True,
+        )
+        rows = _select(digests)
+    return [rows[digest] for digest in digests if digest in rows]
+
+
+def _select(digests: list[str]) -> dict[str, FailureCounter]:
+    query = (
+        FailureCounter.objects.select_for_update()
+        .filter(key__in=digests)
+        .order_by("key")
+    )
+    return {row.key: row for row in query}
+
+
+class DatabaseStore(base.CounterStore):
+    name = "database"
+
+    def transaction(self) -> AbstractContextManager:
+        return atomic()
+
+    def begin_attempt(self, keys, now, limits) -> policy.Verdict:
+        with atomic():
+            rows = _lock_rows(keys, create=True)
+            verdict, states = base.begin([counter_state(r) for r in rows], now, limits)
+            if states is not None:
+                for row, state in zip(rows, states, strict=True):
+                    apply_state(row, state)
+                    row.save()
+            return verdict
+
+    def peek(self, keys, now, limits) -> policy.Verdict:
+        rows = FailureCounter.objects.filter(key__in=[key.digest for key in keys])
+        by_key = {row.key: row for row in rows}
+        return base.judge(
+            [
+                counter_state(by_key[key.digest])
+                if key.digest in by_key
+                else policy.CounterState()
+                for key in keys
+            ],
+            now,
+            limits,
+        )
+
+    def release(self, keys, now, limits) -> None:
+        with atomic():
+            for row in _lock_rows(keys, create=False):
+                apply_state(row, base.give_back(counter_state(row), now, limits))
+                row.save(update_fields=["pending", "pending_since"])
+
+    def add_failure(self, keys, now, limits) -> list[base.Outcome]:
+        # Runs inside `transaction()`, so that the lockout records the caller
+        # writes are committed with the counters, or not at all.
+        outcomes = []
+        rows = _lock_rows(keys, create=True)
+        for key, row in zip(keys, rows, strict=True):
+            outcome = base.fail(key, counter_state(row), now, limits)
+            apply_state(row, outcome.state)
+            row.save()
+            outcomes.append(outcome)
+        return outcomes
+
+    def clear(self, match: base.Match) -> list[FailureCounter]:
+        with atomic():
+            return clear_rows(match)
+
+    def counters(self, match: base.Match) -> list[FailureCounter]:
+        return list(FailureCounter.objects.filter(match_q(match)).order_by("key"))
