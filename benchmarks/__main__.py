@@ -2,6 +2,7 @@
 
 import sys
 
-from benchmarks.run import main
+from benchmarks.run import exit_cleanly_on_sigterm, main
 
+exit_cleanly_on_sigterm()
 sys.exit(main())

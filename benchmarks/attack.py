@@ -5,16 +5,21 @@ gunicorn absorbs.
 the store, as 4 failed logins each would leave them). Then load threads post
 wrong passwords to the admin login page for a fixed time, each request from the
 next address, passed in `X-Forwarded-For` as the trusted proxy of the settings
-would pass it. Every answer should be a refusal (HTTP 429); anything else is
+would pass it. The sites compared (plugin, plain axes, plugin with Redis) run
+side by side and are attacked in turns. Every answer should be a refusal (HTTP 429); anything else is
 counted and reported. Loopback only; the load threads run on the same machine
 and take CPU from the server, so the figure is a lower bound.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -72,80 +77,135 @@ AccessAttempt.objects.bulk_create([
 """
 
 
-def _attacker(
-    url: str, clients: int, first: int, step: int, deadline: float, tally: dict
-) -> None:
-    from benchmarks import site
+@dataclass
+class Target:
+    """One site under attack: its settings, its database, its counters."""
 
-    session = requests.Session()
-    page = session.get(f"{url}{site.LOGIN_URL}", timeout=30)
-    token = TOKEN.search(page.text).group(1)
-    number, statuses = first, {}
-    while time.monotonic() < deadline:
-        response = session.post(
-            f"{url}{site.LOGIN_URL}",
-            data={
-                "csrfmiddlewaretoken": token,
-                "username": site.ADMIN,
-                "password": site.WRONG_PASSWORD,
-            },
-            headers={"X-Forwarded-For": site.ip(number % clients)},
-            allow_redirects=False,
-            timeout=30,
-        )
-        statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-        number += step
-    with tally["lock"]:
-        for status, count in statuses.items():
-            tally["statuses"][status] = tally["statuses"].get(status, 0) + count
+    settings_module: str
+    database_url: str
+    redis_url: str | None = None
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {"DATABASE_URL": self.database_url}
+        if self.redis_url:
+            env["BENCHMARK_REDIS_URL"] = self.redis_url
+        return env
+
+    def lock_out(self, clients: int) -> None:
+        """Lock the attack's addresses out before it starts."""
+        if self.redis_url:
+            code = LOCK_PLUGIN_CACHE
+        elif self.settings_module.endswith(".plugin"):
+            code = LOCK_PLUGIN
+        else:
+            code = LOCK_AXES
+        run_django(self.settings_module, self.env, code.format(clients=clients))
+
+
+class Attacker:
+    """One load thread's session (CSRF cookie and token) with one server."""
+
+    def __init__(self, url: str) -> None:
+        from benchmarks import site
+
+        self.url = f"{url}{site.LOGIN_URL}"
+        self.session = requests.Session()
+        page = self.session.get(self.url, timeout=30)
+        self.token = TOKEN.search(page.text).group(1)
+
+    def until(
+        self, deadline: float, addresses: Iterator[str], statuses: Counter
+    ) -> None:
+        from benchmarks import site
+
+        while time.monotonic() < deadline:
+            response = self.session.post(
+                self.url,
+                data={
+                    "csrfmiddlewaretoken": self.token,
+                    "username": site.ADMIN,
+                    "password": site.WRONG_PASSWORD,
+                },
+                headers={"X-Forwarded-For": next(addresses)},
+                allow_redirects=False,
+                timeout=30,
+            )
+            statuses[response.status_code] += 1
 
 
 def run(
-    settings_module: str,
-    database_url: str,
+    targets: dict[str, Target],
     *,
     clients: int,
     seconds: float,
     workers: int,
     threads: int,
-    redis_url: str | None = None,
-) -> dict[str, Any]:
-    """Refused requests per second that `workers` gunicorn workers absorb
-    (with the plugin's counters in Redis if `redis_url` is given)."""
-    env = {"DATABASE_URL": database_url}
-    if redis_url:
-        env["BENCHMARK_REDIS_URL"] = redis_url
-        lock = LOCK_PLUGIN_CACHE
-    elif settings_module.endswith(".plugin"):
-        lock = LOCK_PLUGIN
-    else:
-        lock = LOCK_AXES
-    run_django(settings_module, env, lock.format(clients=clients))
-    with GunicornServer(settings_module, env, workers=workers) as server:
-        tally: dict[str, Any] = {"lock": threading.Lock(), "statuses": {}}
-        started = time.monotonic()
-        deadline = started + seconds
-        attackers = [
-            threading.Thread(
-                target=_attacker,
-                args=(server.url, clients, index, threads, deadline, tally),
-            )
-            for index in range(threads)
-        ]
-        for attacker in attackers:
-            attacker.start()
-        for attacker in attackers:
-            attacker.join(timeout=seconds + 120)
-        elapsed = time.monotonic() - started
-    statuses = tally["statuses"]
-    refused = statuses.get(429, 0)
+    slices: int = 5,
+) -> dict[str, dict[str, Any]]:
+    """Refused requests per second that `workers` gunicorn workers absorb, for
+    each target. The servers run side by side and are attacked in turns
+    (`slices` slices of `seconds / slices` each), so that a change in the
+    machine's load hits every target alike."""
+    from benchmarks import site
+
+    for target in targets.values():
+        target.lock_out(clients)
+    servers = {
+        name: GunicornServer(target.settings_module, target.env, workers=workers)
+        for name, target in targets.items()
+    }
+    try:
+        GunicornServer.start_all(list(servers.values()))
+        attackers = {
+            name: [Attacker(server.url) for _ in range(threads)]
+            for name, server in servers.items()
+        }
+        statuses = {name: Counter() for name in targets}
+        elapsed = dict.fromkeys(targets, 0.0)
+        addresses = itertools.cycle([site.ip(n) for n in range(clients)])
+        lock = threading.Lock()
+
+        def next_address() -> Iterator[str]:
+            while True:
+                with lock:
+                    address = next(addresses)
+                yield address
+
+        for _ in range(slices):
+            for name in targets:
+                started = time.monotonic()
+                deadline = started + seconds / slices
+                counts = [Counter() for _ in range(threads)]
+                load_threads = [
+                    threading.Thread(
+                        target=attacker.until,
+                        args=(deadline, next_address(), count),
+                    )
+                    for attacker, count in zip(attackers[name], counts, strict=True)
+                ]
+                for thread in load_threads:
+                    thread.start()
+                for thread in load_threads:
+                    thread.join(timeout=seconds + 120)
+                elapsed[name] += time.monotonic() - started
+                for count in counts:
+                    statuses[name].update(count)
+    finally:
+        for server in servers.values():
+            server.close()
     return {
-        "refused_per_second": refused / elapsed,
-        "requests": sum(statuses.values()),
-        "not_refused": sum(n for status, n in statuses.items() if status != 429),
-        "statuses": {str(status): n for status, n in statuses.items()},
-        "seconds": elapsed,
-        "clients": clients,
-        "workers": workers,
-        "threads": threads,
+        name: {
+            "refused_per_second": statuses[name][429] / elapsed[name],
+            "requests": sum(statuses[name].values()),
+            "not_refused": sum(
+                n for status, n in statuses[name].items() if status != 429
+            ),
+            "statuses": {str(status): n for status, n in statuses[name].items()},
+            "seconds": elapsed[name],
+            "clients": clients,
+            "workers": workers,
+            "threads": threads,
+        }
+        for name in targets
     }

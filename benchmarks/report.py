@@ -121,9 +121,14 @@ class Table:
         return "\n".join(out)
 
 
-def _logins(results: dict[str, Any]) -> Section:
+def _logins(results: dict[str, Any], tiny: bool) -> Section:
     plugin, axes = results["plugin"], results["axes"]
-    section = Section("Login cost (SQLite, in process, Django's PBKDF2 hasher)")
+    hasher = (
+        "MD5 hasher: --tiny, timings mean nothing"
+        if tiny
+        else ("Django's default PBKDF2 hasher")
+    )
+    section = Section(f"Login cost (SQLite, in process, {hasher})")
     cheaper = ratio(plugin["failed"], plugin["refused"])
     section.rows.append(
         Row(
@@ -189,17 +194,25 @@ def _queries(results: dict[str, Any]) -> Section:
     return section
 
 
+ATTACK_SITES = [
+    ("plugin", "plugin"),
+    ("plugin_redis", "plugin, counters in Redis"),
+    ("axes", "plain django-axes"),
+]
+
+
 def _attack(results: dict[str, Any], label: str) -> Section:
     plugin, axes = results["plugin"], results.get("axes")
     section = Section(
         f"Distributed attack, {plugin['clients']:,} addresses, gunicorn, "
-        f"{plugin['workers']} workers ({label})"
+        f"{plugin['workers']} workers, side by side ({label})"
     )
-    for name, data in (("plugin", plugin), ("plain django-axes", axes)):
+    for key, name in ATTACK_SITES:
+        data = results.get(key)
         if data is None:
             continue
         versus = ""
-        if name == "plugin" and axes:
+        if key != "axes" and axes:
             versus = (
                 f"{ratio(data['refused_per_second'], axes['refused_per_second']):.2f}"
                 "× axes"
@@ -281,7 +294,10 @@ def _enumeration(results: dict[str, Any]) -> Section:
 
 
 def build_table(results: dict[str, Any], mode: dict[str, Any]) -> Table:
-    sections = [_logins(results["logins"]), _queries(results["queries"])]
+    sections = [
+        _logins(results["logins"], tiny=results["mode"] == "tiny"),
+        _queries(results["queries"]),
+    ]
     for label in results["attack"]:
         sections.append(_attack(results["attack"][label], label))
     for vendor in results["scale"]:

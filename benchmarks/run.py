@@ -115,6 +115,13 @@ def run_worker(
         return json.loads(output.read_text())
 
 
+def database_name(url: str) -> str:
+    """The NAME that Django's settings give the database at `url`."""
+    import environ
+
+    return environ.Env.db_url_config(url)["NAME"]
+
+
 def _median_of_rounds(rounds: list[dict[str, float]]) -> dict[str, float]:
     import statistics
 
@@ -186,33 +193,30 @@ def measure_all(
                 "warmup": max(1, mode["warmup"]),
                 "small": mode["small"],
                 "large": mode["large"],
+                "large_database": database_name(databases.fresh()),
             },
         )
-        for name, settings_module in (("plugin", PLUGIN), ("axes", AXES)):
-            log(f"{clients:,}-address attack on gunicorn: {name} ({databases.vendor})")
-            results["attack"].setdefault(databases.vendor, {})[name] = attack.run(
-                settings_module,
-                databases.fresh(),
-                clients=clients,
-                seconds=mode["attack_seconds"],
-                workers=ATTACK_WORKERS,
-                threads=ATTACK_THREADS,
-            )
-    if redis_url:
-        databases = pg or sqlite
-        label = f"{databases.vendor}, counters in Redis"
-        log(f"{clients:,}-address attack on gunicorn: plugin ({label})")
-        results["attack"][label] = {
-            "plugin": attack.run(
-                PLUGIN,
-                databases.fresh(),
-                clients=clients,
-                seconds=mode["attack_seconds"],
-                workers=ATTACK_WORKERS,
-                threads=ATTACK_THREADS,
-                redis_url=redis_url,
-            )
+        targets = {
+            "plugin": attack.Target(PLUGIN, databases.fresh()),
+            "axes": attack.Target(AXES, databases.fresh()),
         }
+        label = databases.vendor
+        if redis_url and databases is (pg or sqlite):
+            # The cache store, on the same database server for its lockout records.
+            targets["plugin_redis"] = attack.Target(
+                PLUGIN, databases.fresh(), redis_url
+            )
+        log(
+            f"{clients:,}-address attack on gunicorn, side by side: "
+            f"{', '.join(targets)} ({label})"
+        )
+        results["attack"][label] = attack.run(
+            targets,
+            clients=clients,
+            seconds=mode["attack_seconds"],
+            workers=ATTACK_WORKERS,
+            threads=ATTACK_THREADS,
+        )
     return results
 
 
@@ -325,5 +329,13 @@ def _redis() -> Iterator[str | None]:
         yield server.url
 
 
+def exit_cleanly_on_sigterm() -> None:
+    """Let a `kill` run the clean-ups (servers stopped, files deleted)."""
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 if __name__ == "__main__":
+    exit_cleanly_on_sigterm()
     sys.exit(main())

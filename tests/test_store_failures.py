@@ -219,6 +219,7 @@ class Site:
         )
 
     def start(self) -> None:
+        self._log_file = self.log.open("wb")
         self.process = subprocess.Popen(  # noqa: S603
             [
                 sys.executable, "-m", "django", "runserver",
@@ -227,7 +228,7 @@ class Site:
             ],
             env=self.env,
             cwd=REPO,
-            stdout=self.log.open("wb"),
+            stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
         services._wait_for_port(self.port, self.process, self.log)
@@ -236,6 +237,7 @@ class Site:
         if self.process is not None:
             self.process.terminate()
             self.process.wait(timeout=30)
+            self._log_file.close()
 
     def request(self, path: str, data: dict | None = None) -> tuple[int, str]:
         body = urllib.parse.urlencode(data).encode() if data is not None else None

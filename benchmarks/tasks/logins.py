@@ -13,47 +13,32 @@ from benchmarks import measure, site
 
 def run(params: dict[str, Any]) -> dict[str, Any]:
     repeat, warmup = params["repeat"], params["warmup"]
-    site.ensure_admin()
+    user = site.ensure_admin()
     addresses = (site.ip(n) for n in itertools.count(params.get("ip_offset", 0)))
     http = site.client()
-
-    # A failure from a new address each time: never a lockout, always a check.
-    failed = measure.median_time(
-        lambda: site.login(
-            http, site.ADMIN, site.WRONG_PASSWORD, next(addresses), expect=200
-        ),
-        repeat,
-        warmup,
-    )
-
-    # A login that succeeds, with a new session each time.
-    fresh = {}
-
-    def new_session():
-        fresh["client"] = site.client()
-
-    successful = measure.median_time(
-        lambda: site.login(
-            fresh["client"], site.ADMIN, site.PASSWORD, next(addresses), expect=302
-        ),
-        repeat,
-        warmup,
-        setup=new_session,
-    )
-
-    # A locked-out client trying again (with the right password, even).
     locked = next(addresses)
     site.lock_out(site.ADMIN, locked)
-    refused = measure.median_time(
-        lambda: site.login(http, site.ADMIN, site.PASSWORD, locked, expect=429),
-        repeat * 5,
-        warmup,
-    )
-    results = {"failed": failed, "successful": successful, "refused": refused}
+
+    def failed():
+        # From a new address each time: never a lockout, always a check.
+        site.login(http, site.ADMIN, site.WRONG_PASSWORD, next(addresses), expect=200)
+
+    def successful():
+        # In a new session each time (a new test client costs microseconds).
+        site.login(
+            site.client(), site.ADMIN, site.PASSWORD, next(addresses), expect=302
+        )
+
+    def refused():
+        # A locked-out client, with the right password even.
+        site.login(http, site.ADMIN, site.PASSWORD, locked, expect=429)
+
+    # In turns, so that a change in the machine's load hits all three alike.
+    times = measure.interleaved_medians([failed, successful, refused], repeat, warmup)
+    results = dict(zip(("failed", "successful", "refused"), times, strict=True))
 
     # The two pieces on their own: the password check a refused login skips,
     # and the lockout check it makes instead.
-    user = site.ensure_admin()
     results["password_check"] = measure.median_time(
         lambda: check_password(site.WRONG_PASSWORD, user.password), repeat, warmup
     )
