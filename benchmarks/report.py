@@ -262,7 +262,7 @@ def _scale(data: dict[str, Any]) -> Section:
         )
     section.rows.append(
         Row(
-            "time to insert the rows (bulk_create)",
+            "time to insert the large set of rows",
             f"{data['fill_seconds']:.1f} s",
             "",
             "(for information)",

@@ -1,3 +1,4 @@
+import os
 """The login-security reports in the Wagtail admin, driven through real failed
 logins on /admin/login/ (an attacker's own test client), SQLite, and an admin
 logged in with Wagtail's test helpers."""
@@ -643,6 +644,10 @@ def test_history_shows_a_lockout_lifted_by_a_login(attack, admin_client):
     assert "203.0.113.7" in page
 
 
+@pytest.mark.skipif(
+    os.environ.get("LOGINLIMIT_TEST_STORE") == "postgres",
+    reason="PostgreSQL filters ranges with inet containment: no range is too wide",
+)
 def test_too_wide_ipv6_range_asks_to_narrow_it(admin_client):
     from wagtail_loginlimit.filters import MAX_IPV6_CANDIDATES
 

@@ -186,7 +186,8 @@ def test_a_huge_duration_stored_before_the_maximum_does_not_break_logins(
 ):
     """A row saved by an older version (or by hand) is read as the maximum."""
     admin_limits()
-    LoginLimitSettings.objects.update(lockout_duration=8_639_999_913_600)
+    # Above the maximum, yet within a 32-bit integer column (PostgreSQL).
+    LoginLimitSettings.objects.update(lockout_duration=2_000_000_000)
     responses = fail(login, 4)
     assert [r.status_code for r in responses] == [200, 200, 200, 429]
     assert responses[-1]["Retry-After"] == str(validation.MAX_DURATION_SECONDS)

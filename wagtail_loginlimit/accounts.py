@@ -59,8 +59,8 @@ _BECAME_ACTIVE = "_loginlimit_became_active"
 def find_user(username: str | None):
     """The account a login names, looked up exactly as Django's `ModelBackend`
     does (`get_by_natural_key`), or None."""
-    if not username:
-        return None
+    if not username or "\x00" in str(username):
+        return None  # no account has such a name; PostgreSQL refuses the lookup
     User = get_user_model()
     try:
         return User._default_manager.get_by_natural_key(username)

@@ -1,7 +1,6 @@
 """Does a big store slow the lockout check or the admin reports down?
 
-Two copies of the migrated database are filled (with `bulk_create`, in
-batches): one to the small size, one to the large size. Then the lockout check
+Two copies of the migrated database are filled (in batches, see `_insert`): one to the small size, one to the large size. Then the lockout check
 and the first page of each report are timed on both, in turns, so that the
 ratio holds even if the machine's load changes during the run. The rows look
 like an attack's aftermath: one counter per client address (every tenth one
@@ -28,7 +27,6 @@ from wagtail_loginlimit.conf import Config
 from wagtail_loginlimit.models import FailureCounter, Lockout
 
 CHUNK = 10_000
-BATCH = 2_000
 REPORTS = {
     "report_active_lockouts": "/admin/login-security/lockouts/active/",
     "report_lockout_history": "/admin/login-security/lockouts/",
@@ -100,12 +98,55 @@ def _failure_log(start: int, stop: int, now, clients: int) -> list[AccessFailure
     ]
 
 
+def _adapter(field) -> Callable[[Any], Any]:
+    """How a value of `field` goes to the database driver: what
+    `Field.get_db_prep_save()` does, without its per-value overhead for the
+    plain types that need nothing."""
+    kind = field.get_internal_type()
+    if kind == "DateTimeField":
+        return connection.ops.adapt_datetimefield_value
+    if kind == "GenericIPAddressField":
+        return connection.ops.adapt_ipaddressfield_value
+    if kind in PLAIN_TYPES:
+        return lambda value: value
+    return lambda value: field.get_db_prep_save(value, connection)
+
+
+PLAIN_TYPES = {
+    "CharField",
+    "BooleanField",
+    "PositiveIntegerField",
+    "IntegerField",
+    "BigIntegerField",
+    "TextField",
+}
+
+
 def _insert(model, make, start: int, stop: int) -> None:
+    """Insert the rows `make(a, b)` returns, `CHUNK` per transaction, as
+    `bulk_create()` would: every concrete field, each value as Django prepares
+    it. The rows go through `executemany()` instead, because `bulk_create()`
+    spends three quarters of its time preparing each value of each row, which
+    made filling a million rows take minutes."""
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+    adapters = [_adapter(field) for field in fields]
+    quote = connection.ops.quote_name
+    # Table and column names from the model; the values go as parameters.
+    sql = (
+        f"INSERT INTO {quote(model._meta.db_table)} "  # noqa: S608
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
     for chunk in range(start, stop, CHUNK):
-        with transaction.atomic():
-            model.objects.bulk_create(
-                make(chunk, min(stop, chunk + CHUNK)), batch_size=BATCH
+        rows = [
+            tuple(
+                adapt(getattr(obj, field.attname))
+                for field, adapt in zip(fields, adapters, strict=True)
             )
+            for obj in make(chunk, min(stop, chunk + CHUNK))
+        ]
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
 
 
 def grow(sizes: dict[str, int], have: dict[str, int], now) -> None:
