@@ -1,4 +1,5 @@
 import os
+
 """The login-security reports in the Wagtail admin, driven through real failed
 logins on /admin/login/ (an attacker's own test client), SQLite, and an admin
 logged in with Wagtail's test helpers."""
