@@ -1,5 +1,3 @@
-import os
-
 """The login-security reports in the Wagtail admin, driven through real failed
 logins on /admin/login/ (an attacker's own test client), SQLite, and an admin
 logged in with Wagtail's test helpers."""
@@ -8,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import timedelta
 
 import pytest
