@@ -20,6 +20,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,7 +45,6 @@ MODES: dict[str, dict[str, Any]] = {
     "full": {
         "repeat": 15,
         "warmup": 2,
-        "rounds": 2,
         "small": {"counters": 1_000, "lockouts": 100, "failure_log": 1_000},
         "large": {
             "counters": 1_000_000,
@@ -57,7 +57,6 @@ MODES: dict[str, dict[str, Any]] = {
     "quick": {
         "repeat": 7,
         "warmup": 1,
-        "rounds": 1,
         "small": {"counters": 1_000, "lockouts": 100, "failure_log": 1_000},
         "large": {"counters": 100_000, "lockouts": 10_000, "failure_log": 100_000},
         "scale_repeat": 10,
@@ -66,7 +65,6 @@ MODES: dict[str, dict[str, Any]] = {
     "tiny": {
         "repeat": 1,
         "warmup": 0,
-        "rounds": 1,
         "small": {"counters": 10, "lockouts": 1, "failure_log": 10},
         "large": {"counters": 100, "lockouts": 10, "failure_log": 100},
         "scale_repeat": 1,
@@ -122,10 +120,113 @@ def database_name(url: str) -> str:
     return environ.Env.db_url_config(url)["NAME"]
 
 
-def _median_of_rounds(rounds: list[dict[str, float]]) -> dict[str, float]:
+class ServedWorker:
+    """A worker process that runs one named action per request and answers
+    with the seconds it took (`benchmarks.worker --serve`)."""
+
+    def __init__(
+        self, task: str, settings_module: str, database_url: str, params: dict
+    ) -> None:
+        self.errors = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - closed in close()
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.worker",
+                "--serve",
+                task,
+                json.dumps(params),
+            ],
+            env=django_environ(settings_module, {"DATABASE_URL": database_url}),
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.errors,
+            text=True,
+            bufsize=1,
+        )
+        # Every answer is bounded: a hung worker is killed, and reading fails.
+        self.watchdog = threading.Timer(WORKER_TIMEOUT, self.process.kill)
+        self.watchdog.daemon = True
+        self.watchdog.start()
+        self.description = f"{task} on {settings_module}"
+
+    def wait_until_ready(self) -> None:
+        self._expect("ready")
+
+    def _read(self) -> str:
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait(timeout=10)
+            self.errors.seek(0)
+            raise RuntimeError(
+                f"benchmark {self.description} failed:\n{self.errors.read()[-10000:]}"
+            )
+        return line.strip()
+
+    def _expect(self, word: str) -> None:
+        line = self._read()
+        if line != word:
+            raise RuntimeError(f"benchmark {self.description}: {line!r}")
+
+    def time(self, action: str) -> float:
+        self.process.stdin.write(f"{action}\n")
+        self.process.stdin.flush()
+        return float(self._read())
+
+    def close(self) -> None:
+        self.watchdog.cancel()
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.errors.close()
+
+
+def measure_logins(
+    mode: dict[str, Any], databases: SQLiteDatabases
+) -> dict[str, dict[str, float]]:
+    """Logins on the plugin's site and on plain axes' site, in turns: one
+    failed login on each, one successful login on each, …"""
     import statistics
 
-    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    repeat, warmup = mode["repeat"], mode["warmup"]
+    sites = {"plugin": PLUGIN, "axes": AXES}
+    workers: dict[str, ServedWorker] = {}
+    samples: dict[str, dict[str, list[float]]] = {name: {} for name in sites}
+
+    def take(actions: tuple[str, ...], names: list[str], count: int) -> None:
+        for index in range(warmup + count):
+            for action in actions:
+                # Alternate who goes first, so that neither always follows.
+                for name in names if index % 2 == 0 else names[::-1]:
+                    elapsed = workers[name].time(action)
+                    if index >= warmup:
+                        samples[name].setdefault(action, []).append(elapsed)
+
+    try:
+        for name, settings_module in sites.items():
+            workers[name] = ServedWorker(
+                "logins", settings_module, databases.fresh(), {}
+            )
+        for worker in workers.values():  # they set up side by side
+            worker.wait_until_ready()
+        both = list(sites)
+        take(("failed", "successful", "refused"), both, repeat)
+        # More of the cheap ones: a median of a few milliseconds needs them.
+        take(("refused",), both, repeat * 3)
+        take(("password_check",), both, repeat)
+        take(("lockout_check",), ["plugin"], repeat * 10)
+    finally:
+        for worker in workers.values():
+            worker.close()
+    return {
+        name: {action: statistics.median(values) for action, values in by.items()}
+        for name, by in samples.items()
+    }
 
 
 @contextlib.contextmanager
@@ -154,13 +255,7 @@ def measure_all(
     primary = sqlite  # the sandbox's default database
 
     log("Logins: plugin and plain django-axes, in turns")
-    rounds: dict[str, list] = {"plugin": [], "axes": []}
-    for _ in range(mode["rounds"]):
-        for name, settings_module in (("plugin", PLUGIN), ("axes", AXES)):
-            rounds[name].append(
-                run_worker("logins", settings_module, primary.fresh(), params)
-            )
-    results["logins"] = {name: _median_of_rounds(r) for name, r in rounds.items()}
+    results["logins"] = measure_logins(mode, primary)
 
     log("SQL queries per request: no login limiting, plain axes, plugin")
     results["queries"] = {

@@ -1,18 +1,20 @@
 """What one login costs: failed (a real password check), successful, and refused
-(the client is locked out, so no password is checked)."""
+(the client is locked out, so no password is checked). Served to
+`benchmarks.run`, which times the plugin's site and plain django-axes' site in
+turns (see `benchmarks.worker --serve`)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.hashers import check_password
 
-from benchmarks import measure, site
+from benchmarks import site
 
 
-def run(params: dict[str, Any]) -> dict[str, Any]:
-    repeat, warmup = params["repeat"], params["warmup"]
+def actions(params: dict[str, Any]) -> dict[str, Callable[[], Any]]:
     user = site.ensure_admin()
     addresses = (site.ip(n) for n in itertools.count(params.get("ip_offset", 0)))
     http = site.client()
@@ -33,21 +35,20 @@ def run(params: dict[str, Any]) -> dict[str, Any]:
         # A locked-out client, with the right password even.
         site.login(http, site.ADMIN, site.PASSWORD, locked, expect=429)
 
-    # In turns, so that a change in the machine's load hits all three alike.
-    times = measure.interleaved_medians([failed, successful, refused], repeat, warmup)
-    results = dict(zip(("failed", "successful", "refused"), times, strict=True))
-
-    # The two pieces on their own: the password check a refused login skips,
-    # and the lockout check it makes instead.
-    results["password_check"] = measure.median_time(
-        lambda: check_password(site.WRONG_PASSWORD, user.password), repeat, warmup
-    )
+    found: dict[str, Callable[[], Any]] = {
+        "failed": failed,
+        "successful": successful,
+        "refused": refused,
+        # The two pieces on their own: the password check a refused login
+        # skips, and the lockout check it makes instead.
+        "password_check": lambda: check_password(site.WRONG_PASSWORD, user.password),
+    }
     if site.plugin_installed():
-        results["lockout_check"] = _lockout_check(locked, repeat * 10, warmup)
-    return results
+        found["lockout_check"] = _lockout_check(locked)
+    return found
 
 
-def _lockout_check(address: str, repeat: int, warmup: int) -> float:
+def _lockout_check(address: str) -> Callable[[], None]:
     from django.utils import timezone
 
     from wagtail_loginlimit import storage
@@ -61,4 +62,4 @@ def _lockout_check(address: str, repeat: int, warmup: int) -> float:
         if storage.begin_attempt(keys, timezone.now(), config.limits).allowed:
             raise AssertionError(f"{address} should be locked out")
 
-    return measure.median_time(check, repeat, warmup)
+    return check
