@@ -192,6 +192,7 @@ def run(
                 for count in counts:
                     statuses[name].update(count)
     finally:
+        GunicornServer.stop_all(list(servers.values()))
         for server in servers.values():
             server.close()
     return {

@@ -75,6 +75,7 @@ def servers(request):
         return started
 
     yield start
+    GunicornServer.stop_all(started)
     for server in started:
         server.close()
 
