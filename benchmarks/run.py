@@ -38,6 +38,7 @@ PLUGIN = "benchmarks.settings.plugin"
 AXES = "benchmarks.settings.axes"
 BARE = "benchmarks.settings.bare"
 WORKER_TIMEOUT = 3600
+REFUSED_IN_A_ROW = 10  # refused logins timed per run (their mean)
 
 # How much work each mode does. `tiny` only proves that everything still runs
 # (tests/test_benchmarks_smoke.py); its numbers mean nothing.
@@ -169,8 +170,9 @@ class ServedWorker:
         if line != word:
             raise RuntimeError(f"benchmark {self.description}: {line!r}")
 
-    def time(self, action: str) -> float:
-        self.process.stdin.write(f"{action}\n")
+    def time(self, action: str, times: int = 1) -> float:
+        """Seconds per call of `action`, the mean of `times` calls in a row."""
+        self.process.stdin.write(f"{action} {times}\n")
         self.process.stdin.flush()
         return float(self._read())
 
@@ -198,12 +200,14 @@ def measure_logins(
     workers: dict[str, ServedWorker] = {}
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in sites}
 
-    def take(actions: tuple[str, ...], names: list[str], count: int) -> None:
+    def take(
+        actions: tuple[str, ...], names: list[str], count: int, in_a_row: int = 1
+    ) -> None:
         for index in range(warmup + count):
             for action in actions:
                 # Alternate who goes first, so that neither always follows.
                 for name in names if index % 2 == 0 else names[::-1]:
-                    elapsed = workers[name].time(action)
+                    elapsed = workers[name].time(action, in_a_row)
                     if index >= warmup:
                         samples[name].setdefault(action, []).append(elapsed)
 
@@ -215,9 +219,11 @@ def measure_logins(
         for worker in workers.values():  # they set up side by side
             worker.wait_until_ready()
         both = list(sites)
-        take(("failed", "successful", "refused"), both, repeat)
-        # More of the cheap ones: a median of a few milliseconds needs them.
-        take(("refused",), both, repeat * 3)
+        take(("failed", "successful"), both, repeat)
+        # Refused logins come in runs, as an attack sends them: a lone one
+        # after the worker sat idle would time cold CPU caches, not the code.
+        # More of them, too: a median of a few milliseconds needs them.
+        take(("refused",), both, repeat * 3, in_a_row=REFUSED_IN_A_ROW)
         take(("password_check",), both, repeat)
         take(("lockout_check",), ["plugin"], repeat * 10)
     finally:

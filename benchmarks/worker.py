@@ -8,7 +8,8 @@ runs `benchmarks.tasks.<TASK>.run(params)` and writes its result as JSON.
     python -m benchmarks.worker --serve TASK PARAMS_JSON
 
 prepares `benchmarks.tasks.<TASK>.actions(params)`, prints `ready`, then runs
-one action per name read from standard input and prints the seconds it took.
+one action per name read from standard input and prints the seconds it took
+("NAME COUNT": the mean of COUNT calls in a row).
 `benchmarks.run` drives two such workers (two sites) in turns, so that both
 sides of a comparison are measured under the same load.
 """
@@ -43,10 +44,13 @@ def serve(task: str, params: str) -> int:
     actions = _task(task).actions(json.loads(params))
     answers.write("ready\n")
     for line in sys.stdin:
-        action = actions[line.strip()]
+        # "NAME" or "NAME COUNT": COUNT calls in a row, the mean of them.
+        name, _, count = line.strip().partition(" ")
+        action, times = actions[name], int(count or 1)
         started = time.perf_counter()
-        action()
-        answers.write(f"{time.perf_counter() - started!r}\n")
+        for _ in range(times):
+            action()
+        answers.write(f"{(time.perf_counter() - started) / times!r}\n")
     return 0
 
 

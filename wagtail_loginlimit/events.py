@@ -66,6 +66,34 @@ class LoginLimitEvent:
     by: Any = None  # the admin who unlocked or reactivated; None if automatic
     _user: Any = field(default=_UNSET, repr=False)
 
+    @classmethod
+    def for_lockout(
+        cls,
+        kind: str,
+        lockout: Any,
+        *,
+        reason: str,
+        request: Any = None,
+        ip_address: str | None = None,
+        username: str | None = None,
+        by: Any = None,
+    ) -> LoginLimitEvent:
+        """An event about one `Lockout` record (it began, or it was lifted).
+        The address and name default to the record's own."""
+        return cls(
+            kind=kind,
+            ip_address=ip_address or lockout.ip_address,
+            username=username or lockout.username or None,
+            failure_count=lockout.failure_count,
+            lockout_count=lockout.number,
+            locked_until=lockout.ends_at,
+            long=lockout.is_long,
+            reason=reason,
+            request=request,
+            lockout=lockout,
+            by=by,
+        )
+
     @property
     def hook_name(self) -> str:
         return f"loginlimit_{self.kind}"

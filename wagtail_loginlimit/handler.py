@@ -20,7 +20,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from . import accounts, events, notifications, policy, security_log, storage
-from .clients import Client, counter_keys
+from .clients import METHOD_IP, Client, counter_keys
 from .conf import Config, code_value, get_config
 from .unavailable import REFUSE, log_store_error
 
@@ -113,6 +113,36 @@ class LoginLimitHandler(AxesDatabaseHandler):
         # Given back by LoginLimitMiddleware if neither a failure nor login()
         # resolves it (e.g. API authentication with authenticate() alone).
         request.loginlimit_reserved = (keys, config.limits)
+        return True
+
+    def refuses_early(self, request) -> bool:
+        """Whether a login POST is refused before the login view runs (by
+        `LoginLimitMiddleware`), so a locked-out client costs no form and no
+        login page. Only a read: the view's own `is_allowed()` still reserves
+        the try of a client that is let through. Anything uncertain (the store
+        is down, no username for a method that needs one) is left to that
+        check, which knows how to answer it."""
+        try:
+            config = get_config(request)
+            if not config.enabled:
+                return False
+            client = _client(request, None, config)
+            now = timezone.now()
+            if config.blacklist.has_ip(client.ip_address):
+                status = LoginStatus(_blocked(), now, blacklisted=True)
+            elif self._is_whitelisted(client, config) or (
+                not client.username and config.lockout_method != METHOD_IP
+            ):
+                return False
+            else:
+                keys = counter_keys(client, config.lockout_method)
+                verdict = storage.peek(keys, now, config.limits)
+                if verdict.allowed:
+                    return False
+                status = LoginStatus(verdict, now)
+        except (storage.StoreUnavailable, *storage.DATABASE_DOWN):
+            return False
+        self._refuse(request, client, status)
         return True
 
     def is_locked(self, request, credentials: dict | None = None) -> bool:
@@ -259,17 +289,13 @@ class LoginLimitHandler(AxesDatabaseHandler):
                 ip_address=client.ip_address,
             )
             events.emit(
-                events.LoginLimitEvent(
-                    kind=events.BLOCK,
-                    ip_address=client.ip_address,
-                    username=client.raw_username,
-                    failure_count=lockout.failure_count,
-                    lockout_count=lockout.number,
-                    locked_until=lockout.ends_at,
-                    long=lockout.is_long,
+                events.LoginLimitEvent.for_lockout(
+                    events.BLOCK,
+                    lockout,
                     reason=lockout.scope,
                     request=request,
-                    lockout=lockout,
+                    ip_address=client.ip_address,
+                    username=client.raw_username,
                 )
             )
         # Per account, whatever the lockout method: may deactivate it.

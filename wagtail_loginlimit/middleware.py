@@ -1,4 +1,11 @@
-"""Gives back login tries that ended without an outcome.
+"""Refuses locked-out clients early and gives back login tries that ended
+without an outcome.
+
+A POST to a login view (any subclass of Django's `LoginView`, Wagtail's admin
+login among them) from a locked-out client is refused before the view runs:
+no form is validated and no login page is rendered only to be replaced by the
+lockout page, which is what makes a refused login cheap under attack. Other
+login code is still refused by the authentication backend, after its view ran.
 
 Before a password is checked, the handler reserves one of the client's tries, so
 that a burst of parallel requests cannot all slip past the limit. A failure or a
@@ -11,8 +18,20 @@ query on requests that did not try a password.
 from __future__ import annotations
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from axes.handlers.proxy import AxesProxyHandler
+from django.conf import settings
+from django.contrib.auth.views import LoginView
+from django.http import HttpRequest, HttpResponse
 
-from .handler import release_unresolved_try
+from .handler import LoginLimitHandler, release_unresolved_try
+from .responses import axes_lockout_response
+
+
+def is_login_view(view_func) -> bool:
+    """A class-based view derived from Django's `LoginView` (decorators made
+    with `functools.wraps` keep its `view_class`)."""
+    view_class = getattr(view_func, "view_class", None)
+    return isinstance(view_class, type) and issubclass(view_class, LoginView)
 
 
 class LoginLimitMiddleware:
@@ -32,6 +51,20 @@ class LoginLimitMiddleware:
             return self.get_response(request)
         finally:
             release_unresolved_try(request)
+
+    def process_view(
+        self, request: HttpRequest, view_func, view_args, view_kwargs
+    ) -> HttpResponse | None:
+        if request.method != "POST" or not settings.AXES_ENABLED:
+            return None
+        if not is_login_view(view_func):
+            return None
+        AxesProxyHandler.update_request(request)  # axes_ip_address and the rest
+        handler = AxesProxyHandler.get_implementation()
+        if isinstance(handler, LoginLimitHandler) and handler.refuses_early(request):
+            # Axes' middleware asks for the same response again: it is kept.
+            return axes_lockout_response(request)
+        return None
 
     def process_exception(self, request, exception):
         """A login refused because the store is down must not become a 500 when

@@ -5,6 +5,8 @@ is never echoed."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -15,6 +17,7 @@ from .handler import LoginStatus, status_for
 from .policy import LOCKED, Verdict
 
 TEMPLATE = "wagtail_loginlimit/lockout.html"
+RESPONSE_ATTR = "loginlimit_response"
 
 
 def lockout_message(status: LoginStatus) -> str:
@@ -22,7 +25,7 @@ def lockout_message(status: LoginStatus) -> str:
         return _("Logins from your network are not allowed.")
     if status.locked_until is None:
         return _("Too many failed login attempts. Please try again later.")
-    wait = timeuntil(status.locked_until, status.now)
+    wait = _wait(status)
     if status.is_long:
         return _(
             "Too many failed login attempts, again and again: logins are blocked "
@@ -35,6 +38,14 @@ def lockout_message(status: LoginStatus) -> str:
     return _("Too many failed login attempts. You can try again in %(duration)s.") % {
         "duration": wait
     }
+
+
+def _wait(status: LoginStatus) -> str:
+    """How long until the lockout ends, rounded up to the minute: a lockout of
+    20 minutes reads "20 minutes" (as `Retry-After: 1200` says), not 19."""
+    seconds = status.retry_after or 0
+    minutes = -(-seconds // 60)
+    return timeuntil(status.now + timedelta(minutes=minutes), status.now)
 
 
 def wants_json(request: HttpRequest) -> bool:
@@ -74,13 +85,20 @@ def lockout_response(request: HttpRequest, status: LoginStatus) -> HttpResponse:
 
 def axes_lockout_response(request, original_response=None, credentials=None):
     """`AXES_LOCKOUT_CALLABLE`: axes' middleware calls it for every request the
-    handler flagged as locked out."""
+    handler flagged as locked out. Made once per request: a login refused
+    before its view ran already has its response when axes asks again."""
+    made = getattr(request, RESPONSE_ATTR, None)
+    if made is not None:
+        return made
     status = status_for(request)
     if status is not None and status.unavailable:
         from .unavailable import unavailable_response  # imports this module
 
-        return unavailable_response(request)
-    if status is None:
-        # Flagged by something other than this plugin's handler.
-        status = LoginStatus(Verdict(LOCKED, 0), timezone.now())
-    return lockout_response(request, status)
+        response = unavailable_response(request)
+    else:
+        if status is None:
+            # Flagged by something other than this plugin's handler.
+            status = LoginStatus(Verdict(LOCKED, 0), timezone.now())
+        response = lockout_response(request, status)
+    setattr(request, RESPONSE_ATTR, response)
+    return response

@@ -182,18 +182,8 @@ def _send(result: UnlockResult, *, by, reason: str, request) -> None:
         lifted_keys.add(lockout.key)
         audit_log.log_unlock(lockout, by=by, reason=reason)
         events.emit(
-            events.LoginLimitEvent(
-                kind=events.RESET,
-                ip_address=lockout.ip_address,
-                username=lockout.username or None,
-                failure_count=lockout.failure_count,
-                lockout_count=lockout.number,
-                locked_until=lockout.ends_at,
-                long=lockout.is_long,
-                reason=reason,
-                request=request,
-                lockout=lockout,
-                by=by,
+            events.LoginLimitEvent.for_lockout(
+                events.RESET, lockout, reason=reason, request=request, by=by
             )
         )
     for counter in result.forgotten:

@@ -4,6 +4,10 @@ import os
 
 from sandbox.settings import *  # noqa: F403
 
+# As deployed: the sandbox's DEBUG=True records every query and would time the
+# debugging, not the site.
+DEBUG = False
+
 # One trusted reverse proxy that appends the peer's address (docs/deployment.md).
 AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
 AXES_IPWARE_PROXY_COUNT = 0

@@ -64,7 +64,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    # Gives back login tries that ended without a failure or a login().
+    # Refuses locked-out clients before the login view runs; gives back login
+    # tries that ended without a failure or a login().
     "wagtail_loginlimit.middleware.LoginLimitMiddleware",
     # Last, as django-axes requires: it answers refused logins with a 429.
     "axes.middleware.AxesMiddleware",

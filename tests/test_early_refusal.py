@@ -1,0 +1,121 @@
+"""A locked-out client posting to a login view is refused before the view runs
+(`LoginLimitMiddleware.process_view`): no form is validated, no login page is
+rendered and thrown away, no password is hashed. That is what keeps a refused
+login cheap under attack (docs/benchmarks.md). Login code that is not a
+`LoginView` is refused by the backend instead, after its view ran."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from html import unescape
+
+import pytest
+from django.utils import timezone
+
+from tests.conftest import PASSWORD
+from wagtail_loginlimit import storage
+from wagtail_loginlimit.clients import Client as LoginClient
+from wagtail_loginlimit.clients import counter_keys
+from wagtail_loginlimit.policy import Limits
+
+A = "203.0.113.7"
+LOGIN_TEMPLATES = {
+    "/admin/login/": "wagtailadmin/login.html",
+    "/accounts/login/": "registration/login.html",
+}
+LOCKOUT_TEMPLATE = "wagtail_loginlimit/lockout.html"
+
+
+def templates(response) -> set[str]:
+    return {template.name for template in response.templates}
+
+
+def lock_out(login, path, username="editor"):
+    for _ in range(4):
+        login(username, path=path)
+
+
+@pytest.mark.parametrize("path", list(LOGIN_TEMPLATES))
+def test_the_login_view_does_not_run_for_a_locked_out_client(
+    login, user, hasher_calls, path
+):
+    lock_out(login, path)
+    before = hasher_calls()
+
+    response = login("editor", password=PASSWORD, path=path)
+
+    assert response.status_code == 429
+    assert LOCKOUT_TEMPLATE in templates(response)
+    assert LOGIN_TEMPLATES[path] not in templates(response)
+    assert hasher_calls() == before
+
+
+@pytest.mark.parametrize("path", list(LOGIN_TEMPLATES))
+def test_a_client_that_may_try_still_gets_the_login_view(login, user, path):
+    response = login("editor", path=path)
+    assert response.status_code == 200
+    assert LOGIN_TEMPLATES[path] in templates(response)
+    assert "3 attempts remaining." in unescape(response.content.decode())
+
+
+def test_the_refused_page_is_rendered_once_and_logged_once(login, user, caplog):
+    lock_out(login, "/admin/login/")
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="wagtail_loginlimit.security"):
+        response = login("editor")
+    assert len([t for t in response.templates if t.name == LOCKOUT_TEMPLATE]) == 1
+    refused = [r for r in caplog.records if "loginlimit refused" in r.getMessage()]
+    assert len(refused) == 1
+
+
+def test_a_blacklisted_address_is_refused_before_the_view(configure, login, user):
+    configure(blacklist=[A])
+    response = login("editor", password=PASSWORD)
+    assert response.status_code == 403
+    assert "wagtailadmin/login.html" not in templates(response)
+
+
+def test_login_code_that_is_not_a_login_view_is_still_refused(login, user):
+    lock_out(login, "/admin/login/")
+    response = login("editor", password=PASSWORD, path="/api/token/")
+    assert response.status_code == 429
+
+
+def test_a_get_of_the_login_page_still_shows_the_form(login, user, client):
+    lock_out(login, "/admin/login/")
+    response = client.get("/admin/login/", REMOTE_ADDR=A)
+    assert response.status_code == 200
+    assert "wagtailadmin/login.html" in templates(response)
+
+
+@pytest.mark.parametrize("method", ["username", "ip_and_username", "ip_or_username"])
+def test_without_a_username_the_view_decides(configure, login, user, method):
+    """No username in the POST: the early check does not guess the client (even
+    if the empty name has a lockout); the form answers "This field is required"."""
+    configure(lockout_method=method)
+    client = LoginClient.build(A, "")
+    keys = counter_keys(client, method)
+    for _ in range(4):
+        storage.record_failure(keys, client, timezone.now(), Limits())
+    assert not storage.peek(keys, timezone.now(), Limits()).allowed
+
+    response = login("", path="/admin/login/")
+
+    assert response.status_code == 200
+    assert "wagtailadmin/login.html" in templates(response)
+
+
+def test_with_axes_disabled_nothing_is_refused(settings, login, user):
+    lock_out(login, "/admin/login/")
+    settings.AXES_ENABLED = False
+    assert login("editor", password=PASSWORD).status_code == 302
+
+
+def test_the_wait_is_rounded_up_to_the_minute(login, user, clock):
+    lock_out(login, "/admin/login/")
+    clock.shift(timedelta(seconds=30))
+    response = login("editor")
+    assert response["Retry-After"] == "1170"
+    page = unescape(response.content.decode())
+    assert "You can try again in 20\xa0minutes." in page
