@@ -1,16 +1,19 @@
 """Log lines for operators and fail2ban: one per failure, one per lockout, one per
 refused try, on the logger `wagtail_loginlimit.security`.
 
-    loginlimit failure ip=198.51.100.4 failures=2 remaining=2 user="bob"
-    loginlimit lockout ip=198.51.100.4 by=ip until=2025-05-01T12:20:00+00:00 long=no failures=4 user="bob"
-    loginlimit refused ip=198.51.100.4 reason=locked user="bob"
+    loginlimit failure ip=2001:db8:1:2::7 failures=2 remaining=2 net=2001:db8:1:2::/64 user="bob"
+    loginlimit lockout ip=198.51.100.4 by=ip until=2025-05-01T12:20:00+00:00 long=no failures=4 net=198.51.100.4/32 user="bob"
+    loginlimit refused ip=198.51.100.4 reason=locked net=198.51.100.4/32 user="bob"
     loginlimit deactivate account="42" user="editor"
 
 Every field before `user=` is written by the server: the IP is the address the
-server saw (already parsed as an IP), the rest are numbers and fixed words. The
-username, the only user-supplied text, comes last, JSON-quoted and ASCII-only, so
-it can neither start a new line nor put anything in front of itself. The
-fail2ban filter in `contrib/fail2ban/` relies on exactly this order.
+server saw (already parsed as an IP), `net=` the network the plugin counts that
+address under (an IPv6 address's /64, or whatever `ipv6_prefix` says; an IPv4
+address as a /32), so that fail2ban can ban what the plugin counts; the rest are
+numbers and fixed words. The username, the only user-supplied text, comes last,
+JSON-quoted and ASCII-only, so it can neither start a new line nor put anything
+in front of itself. The fail2ban filter in `contrib/fail2ban/` relies on exactly
+this order.
 
 The timestamp is the logging formatter's (`%(asctime)s`); `UTCFormatter` writes
 it in UTC with a `Z`, which fail2ban reads correctly whatever the server's zone.
@@ -18,6 +21,7 @@ it in UTC with a `Z`, which fail2ban reads correctly whatever the server's zone.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import time
@@ -61,12 +65,23 @@ def _ip(client: Client) -> str:
     return client.ip_address or "-"
 
 
+def network(client: Client) -> str:
+    """The network `client` is counted under, always with its prefix length
+    (`2001:db8:1:2::/64`, `198.51.100.4/32`), or `-` when unknown. Parsed
+    again here, so that only a network can ever stand in the `net=` field."""
+    try:
+        return str(ipaddress.ip_network(client.ip_group))
+    except ValueError:
+        return "-"
+
+
 def log_failure(client: Client, failures: int, tries_left: int) -> None:
     logger.warning(
-        "loginlimit failure ip=%s failures=%d remaining=%d user=%s",
+        "loginlimit failure ip=%s failures=%d remaining=%d net=%s user=%s",
         _ip(client),
         failures,
         tries_left,
+        network(client),
         quote(client.raw_username),
     )
 
@@ -75,21 +90,23 @@ def log_lockout(
     client: Client, scope: str, ends_at, is_long: bool, failures: int
 ) -> None:
     logger.warning(
-        "loginlimit lockout ip=%s by=%s until=%s long=%s failures=%d user=%s",
+        "loginlimit lockout ip=%s by=%s until=%s long=%s failures=%d net=%s user=%s",
         _ip(client),
         scope,
         ends_at.isoformat(timespec="seconds"),
         "yes" if is_long else "no",
         failures,
+        network(client),
         quote(client.raw_username),
     )
 
 
 def log_refused(client: Client, reason: str) -> None:
     logger.info(
-        "loginlimit refused ip=%s reason=%s user=%s",
+        "loginlimit refused ip=%s reason=%s net=%s user=%s",
         _ip(client),
         reason,
+        network(client),
         quote(client.raw_username),
     )
 
