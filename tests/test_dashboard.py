@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import caches
+from django.core.cache.backends.locmem import LocMemCache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -30,11 +32,26 @@ def fail(ip, times):
         )
 
 
+@pytest.fixture(autouse=True)
+def _empty_default_cache():
+    """The panel's figures are cached in the `default` cache (local memory
+    here), which outlives each test's database: every test starts and ends
+    with it empty."""
+    caches["default"].clear()
+    yield
+    if isinstance(caches["default"], LocMemCache):
+        caches["default"].clear()
+
+
 @pytest.fixture
 def attacks(db, time_machine):
+    make_attacks(time_machine)
+
+
+def make_attacks(time_machine):
     """13 days ago: a lockout (4 failures); 5 days ago: 2 failures; 30 hours
-    ago: 1 failure; today: two lockouts (8 failures); 20 days ago (outside the
-    chart): a lockout."""
+    ago: 1 failure; today: two lockouts (8 failures, 5 minutes ago); 20 days
+    ago (outside the chart): a lockout. The clock is left at NOW."""
     for when, ip, times in [
         (NOW - timedelta(days=20), "192.0.2.20", 4),
         (NOW - timedelta(days=13), "192.0.2.13", 4),
@@ -48,15 +65,16 @@ def attacks(db, time_machine):
     time_machine.move_to(NOW, tick=False)
 
 
-def manager_client(*codenames):
-    user = WagtailTestUtils.create_user("manager", password=PASSWORD)
-    group = Group.objects.create(name="Team")
+def manager_client(*codenames, username="manager"):
+    user = WagtailTestUtils.create_user(username, password=PASSWORD)
+    group, _ = Group.objects.get_or_create(name=f"Team {'+'.join(codenames)}")
     group.permissions.set(
         Permission.objects.filter(codename__in=["access_admin", *codenames])
     )
     user.groups.add(group)
     client = Client()
     client.force_login(user)
+    client.user = user
     return client
 
 

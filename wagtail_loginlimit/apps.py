@@ -11,9 +11,12 @@ class WagtailLoginLimitConfig(AppConfig):
     def ready(self) -> None:
         from . import checks  # noqa: F401  (registers the system checks)
         from .accounts import connect_signals
+        from .dashboard_cache import connect_signals as connect_dashboard_signals
         from .permissions import register_policies
 
         register_policies()
 
         # An account made active in Wagtail's user editor clears its counts.
         connect_signals()
+        # Lockouts that begin or are lifted show on the dashboard at once.
+        connect_dashboard_signals()

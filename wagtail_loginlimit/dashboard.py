@@ -2,14 +2,17 @@
 failed logins in the last 24 hours, and a chart of the last 14 days.
 
 Each chart series is one aggregate query (`TruncDate` + `Count`), grouped by
-day in the admin's time zone, whatever the number of days."""
+day in the admin's time zone, whatever the number of days. The four queries'
+results are cached for up to a minute (`dashboard_cache`), so a dashboard view
+usually makes none."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from axes.models import AccessFailureLog
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Min, QuerySet
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from wagtail.admin.ui.components import Component
 
-from . import chart, permissions
+from . import chart, dashboard_cache, permissions
 from .models import Lockout
 
 CHART_DAYS = 14
@@ -49,10 +52,16 @@ def last_days(count: int = CHART_DAYS, today: date | None = None) -> list[date]:
 
 
 def render_chart(days: list[date] | None = None):
-    """The inline SVG chart of failed logins and lockouts per day."""
+    """The inline SVG chart of failed logins and lockouts per day, read from
+    the database (two queries)."""
     days = days or last_days()
     failures = per_day(AccessFailureLog.objects.all(), "attempt_time", days)
     lockouts = per_day(Lockout.objects.all(), "started_at", days)
+    return draw_chart(days, failures, lockouts)
+
+
+def draw_chart(days: list[date], failures: list[int], lockouts: list[int]):
+    """The chart of given per-day counts (no query)."""
     return chart.bar_chart(
         days,
         [
@@ -78,19 +87,49 @@ def render_chart(days: list[date] | None = None):
     )
 
 
+def read_figures(days: list[date]) -> tuple[dict[str, Any], float]:
+    """The panel's numbers from the database (four queries), and how many
+    seconds they stay true at most without a new failure: until the next
+    active lockout ends, which changes the active count by itself."""
+    now = timezone.now()
+    active = Lockout.objects.active(now).aggregate(
+        count=Count("pk"), next_end=Min("ends_at")
+    )
+    data = {
+        "active_count": active["count"],
+        "failures_24h": AccessFailureLog.objects.filter(
+            attempt_time__gte=now - timedelta(hours=24)
+        ).count(),
+        "failures": per_day(AccessFailureLog.objects.all(), "attempt_time", days),
+        "lockouts": per_day(Lockout.objects.all(), "started_at", days),
+        "computed_at": now.timestamp(),
+    }
+    lifetime = float(dashboard_cache.CACHE_SECONDS)
+    if active["next_end"] is not None:
+        lifetime = min(lifetime, (active["next_end"] - now).total_seconds())
+    return data, lifetime
+
+
+def figures(days: list[date]) -> dict[str, Any]:
+    """The panel's numbers for `days` in the current time zone, cached."""
+    zone = timezone.get_current_timezone_name()
+    scope = f"{zone}:{days[0].isoformat()}:{len(days)}"
+    return dashboard_cache.cached(scope, lambda: read_figures(days))
+
+
 class LoginSecurityPanel(Component):
     name = "loginlimit"
     template_name = "wagtail_loginlimit/dashboard/panel.html"
     order = 160
 
     def get_context_data(self, parent_context=None):
-        now = timezone.now()
+        days = last_days()
+        data = figures(days)
         return {
-            "active_count": Lockout.objects.active(now).count(),
-            "failures_24h": AccessFailureLog.objects.filter(
-                attempt_time__gte=now - timedelta(hours=24)
-            ).count(),
-            "chart": render_chart(),
+            "active_count": data["active_count"],
+            "failures_24h": data["failures_24h"],
+            "chart": draw_chart(days, data["failures"], data["lockouts"]),
+            "as_of": datetime.fromtimestamp(data["computed_at"], tz=UTC),
             "active_url": reverse("wagtail_loginlimit:active_lockouts"),
             "failures_url": reverse("wagtail_loginlimit:failed_logins"),
             "history_url": reverse("wagtail_loginlimit:lockout_history"),

@@ -59,6 +59,9 @@ class LoginLimitMiddleware:
             return None
         if not is_login_view(view_func):
             return None
+        # A body Django refuses to parse (too large, too many fields) raises
+        # here, as it would in the view: a 400, not a login with no username.
+        request.POST  # noqa: B018
         AxesProxyHandler.update_request(request)  # axes_ip_address and the rest
         handler = AxesProxyHandler.get_implementation()
         if isinstance(handler, LoginLimitHandler) and handler.refuses_early(request):
