@@ -18,9 +18,9 @@ from django.contrib.auth import aauthenticate, authenticate
 from django.test import RequestFactory
 
 from tests.conftest import PASSWORD
-from wagtail_loginlimit import events
-from wagtail_loginlimit.clients import MAX_USERNAME_LENGTH
-from wagtail_loginlimit.models import FailureCounter, Lockout
+from wagtail_loginlimit import events, storage
+from wagtail_loginlimit.clients import MAX_USERNAME_LENGTH, normalize_username
+from wagtail_loginlimit.models import Lockout
 
 A = "203.0.113.7"
 B = "198.51.100.9"
@@ -210,7 +210,7 @@ def test_long_usernames_are_counted_and_stored_clipped(settings, db, length):
         assert authenticate(request, username=username, password="wrong") is None
     assert requests[-1].loginlimit_status.refused  # the 4th failure locked out
     usernames = [lockout.username for lockout in Lockout.objects.all()] + [
-        counter.username for counter in FailureCounter.objects.all()
+        counter.username for counter in storage.counters()
     ]
     usernames += list(AccessFailureLog.objects.values_list("username", flat=True))
     assert usernames and all(
@@ -231,7 +231,10 @@ def test_long_usernames_with_the_same_prefix_are_counted_apart(settings, db):
     authenticate(allowed, username=second, password="wrong")
     assert not allowed.loginlimit_status.refused
     assert allowed.loginlimit_status.tries_left == 3
-    assert FailureCounter.objects.count() == 2
+    # Two counters, each under its own clipped name (kept apart by a digest).
+    counted = {counter.username: counter.failures for counter in storage.counters()}
+    assert counted == {normalize_username(first): 4, normalize_username(second): 1}
+    assert all(len(name) == MAX_USERNAME_LENGTH for name in counted)
 
 
 @pytest.mark.parametrize("path", ["/admin/login/", "/accounts/login/"])

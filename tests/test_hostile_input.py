@@ -35,7 +35,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import PASSWORD
 from tests.hashers import CountingHasher
-from wagtail_loginlimit import clients
+from wagtail_loginlimit import clients, storage
 from wagtail_loginlimit.clients import (
     MAX_USERNAME_LENGTH,
     UNKNOWN_IP,
@@ -43,7 +43,7 @@ from wagtail_loginlimit.clients import (
     normalize_username,
     parse_ip,
 )
-from wagtail_loginlimit.models import FailureCounter, Lockout
+from wagtail_loginlimit.models import Lockout
 
 # In every password these tests submit; must never be found anywhere.
 MARK = "Pw0rdMark7Qx"
@@ -116,6 +116,28 @@ def stored_text():
         yield "session", repr(session.get_decoded())
     for message in mail.outbox:
         yield "mail", message.message().as_string()
+    yield from redis_text()
+
+
+def redis_text():
+    """(where, text) for every key and value in Redis, when the run keeps the
+    counters there (the cache store)."""
+    store = storage.get_store()
+    if store.name != "cache":
+        return
+    client = store.client()
+    for name in client.scan_iter(count=1000):
+        where = f"redis {name.decode('utf-8', 'replace')}"
+        kind = client.type(name).decode()
+        if kind == "string":
+            values = [client.get(name)]
+        elif kind == "set":
+            values = list(client.smembers(name))
+        else:
+            values = []
+        yield where, name.decode("utf-8", "replace")
+        for value in values:
+            yield where, value.decode("utf-8", "replace")
 
 
 @pytest.fixture(autouse=True)
@@ -137,6 +159,14 @@ def test_the_leak_check_finds_a_kept_password(all_logs):
     assert any(MARK in line for line in all_logs)
     get_user_model().objects.filter(username="x").delete()
     all_logs.clear()
+
+    store = storage.get_store()
+    if store.name == "cache":  # a `redis` run: Redis is searched too
+        store.client().set(store.counter_name("leak"), f"my {MARK}")
+        assert [where for where, text in stored_text() if MARK in text] == [
+            f"redis {store.counter_name('leak')}"
+        ]
+        store.client().delete(store.counter_name("leak"))
 
 
 # --- helpers ---
@@ -171,9 +201,9 @@ def post_raw(body: bytes, path="/admin/login/", content_type=FORM, **meta):
 
 
 def failures(**match) -> int:
-    return sum(
-        FailureCounter.objects.filter(**match).values_list("failures", flat=True)
-    )
+    """The failures counted (of an `ip_group` and/or a `username`, or all), in
+    whichever store the run uses."""
+    return sum(counter.failures for counter in storage.counters(**match))
 
 
 @pytest.fixture
@@ -208,7 +238,7 @@ def test_a_1mb_username_is_counted_and_clipped(by_username, checks):
         assert checks() == attempt + 1
     assert "1 attempt remaining" in response.content.decode()
 
-    counter = FailureCounter.objects.get()
+    [counter] = storage.counters()
     assert counter.failures == 3
     assert len(counter.username) == MAX_USERNAME_LENGTH
     log = AccessFailureLog.objects.all()
@@ -249,7 +279,8 @@ def test_a_huge_username_is_not_unicode_normalized(by_username, monkeypatch):
     assert normalized and max(normalized) <= 18 * MAX_USERNAME_LENGTH
     # Still one name: the same text lands on the same count.
     BareClient().post("/accounts/login/", {"username": name, "password": password()})
-    assert FailureCounter.objects.get().failures == 2
+    [counter] = storage.counters()
+    assert counter.failures == 2
 
 
 def test_a_1mb_username_is_a_form_error_in_the_wagtail_admin(checks):
@@ -305,7 +336,8 @@ def test_nul_bytes_passed_straight_to_authenticate_are_counted(by_username, chec
     request = factory.post("/api/login/", REMOTE_ADDR="203.0.113.7")
     assert authenticate(request, username=name, password=password()) is None
     assert failures() == 4, "a refused try during the lockout was counted"
-    assert "\x00" not in FailureCounter.objects.get().username
+    [counter] = storage.counters()
+    assert "\x00" not in counter.username
     assert all("\x00" not in entry.username for entry in AccessFailureLog.objects.all())
 
 
@@ -323,7 +355,8 @@ def test_nul_bytes_passed_straight_to_authenticate_are_counted(by_username, chec
 def test_invalid_utf8_is_counted(path, body, content_type, checks):
     response = post_raw(body, path, content_type)
     assert_counted_once(response, 0, checks())
-    assert FailureCounter.objects.get().ip_group == "203.0.113.7"
+    [counter] = storage.counters()
+    assert counter.ip_group == "203.0.113.7"
     assert AccessFailureLog.objects.count() == 1
 
 
@@ -598,7 +631,7 @@ def expected_ip_group(kind: str, address) -> str | None:
 
 
 def check_one_hostile_request(path, username, secret, address, forwarded, multipart):
-    FailureCounter.objects.all().delete()
+    storage.reset(everything=True)
     Lockout.objects.all().delete()
     kind, remote_addr = address
     meta = {"REMOTE_ADDR": remote_addr, "HTTP_X_FORWARDED_FOR": forwarded}
@@ -618,7 +651,7 @@ def check_one_hostile_request(path, username, secret, address, forwarded, multip
     # The page never shows the password back.
     assert MARK.casefold() not in response.content.decode().casefold()
     checked = CountingHasher.calls > before
-    counters = list(FailureCounter.objects.all())
+    counters = storage.counters()
     # Every password check was counted, once; nothing else was.
     assert sum(counter.failures for counter in counters) == (1 if checked else 0)
     for counter in counters:
@@ -663,7 +696,7 @@ def test_anything_at_the_login_pages_with_a_lockout_method_by_username(settings,
     )
     def run(**example):
         # Two counters per failure under ip_or_username: one per scope.
-        FailureCounter.objects.all().delete()
+        storage.reset(everything=True)
         kind, remote_addr = example["address"]
         meta = {
             "REMOTE_ADDR": remote_addr,
@@ -674,7 +707,7 @@ def test_anything_at_the_login_pages_with_a_lockout_method_by_username(settings,
         response = post_raw(body, example["path"], **meta)
         assert response.status_code == 200
         checked = CountingHasher.calls > before
-        scopes = sorted(FailureCounter.objects.values_list("scope", "failures"))
+        scopes = sorted((c.scope, c.failures) for c in storage.counters())
         if checked:
             assert scopes == [("ip", 1), ("username", 1)]
         else:

@@ -12,7 +12,10 @@ Django's PBKDF2 hasher at full cost, appending one byte per hash or check to a
 file that all the worker processes share. Nothing here is mocked.
 
 PostgreSQL and Redis come from tests/services.py: a missing server skips these
-tests locally and fails them under CI=true.
+tests locally and fails them under CI=true. They need those servers whatever
+store the run tests, so they run only with LOGINLIMIT_TEST_STORE=postgres (once
+per CI run, in tox's `postgres` env) and are deselected in every other run
+(tests/conftest.py).
 """
 
 from __future__ import annotations
