@@ -185,6 +185,7 @@ class ServedWorker:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.process.stdout.close()
         self.errors.close()
 
 

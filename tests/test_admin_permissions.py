@@ -43,12 +43,18 @@ def locked_out(db):
     return Lockout.objects.get()
 
 
+def admin_user(username):
+    """A user who may enter the admin and nothing more (Wagtail 7.4's
+    `create_user` has no `permissions=` argument)."""
+    user = WagtailTestUtils.create_user(username, password=PASSWORD)
+    user.user_permissions.add(Permission.objects.get(codename="access_admin"))
+    return user
+
+
 @pytest.fixture
 def editor_client(db):
     """A Wagtail editor: admin access, no login-limits permission."""
-    editor = WagtailTestUtils.create_user(
-        "moderator", password=PASSWORD, permissions=["access_admin"]
-    )
+    editor = admin_user("moderator")
     client = Client()
     client.force_login(editor)
     client.user = editor
@@ -121,9 +127,7 @@ def test_settings_panel_follows_wagtails_settings_permission(editor_client):
     assert 'name="allowed_retries"' not in refused.content.decode()
     assert "do not have permission" in refused.content.decode()
     # ... Wagtail's own setting permission does, without the reports.
-    other = WagtailTestUtils.create_user(
-        "settings-editor", password=PASSWORD, permissions=["access_admin"]
-    )
+    other = admin_user("settings-editor")
     other.user_permissions.add(
         Permission.objects.get(codename="change_loginlimitsettings")
     )

@@ -9,7 +9,8 @@ from django.contrib.auth.models import Permission
 from django.db.models import QuerySet
 from django.template.response import TemplateResponse
 from wagtail.permission_policies import ModelPermissionPolicy
-from wagtail.permissions import policy_registry, register_permission_policy
+
+from . import compat
 
 APP_LABEL = "wagtail_loginlimit"
 CODENAME = "manage_loginlimit"
@@ -29,6 +30,14 @@ class LoginLimitPermissionPolicy(ModelPermissionPolicy):
     def _get_permission_codename(self, action: str) -> str:
         return CODENAME
 
+    # Wagtail 7.4 builds these two from the model's own name rather than
+    # through the method above (Wagtail 8 does), so they are routed here too.
+    def _get_permission_codenames(self, actions) -> set[str]:
+        return {self._get_permission_codename(action) for action in actions}
+
+    def _get_permission_name(self, action: str) -> str:
+        return f"{APP_LABEL}.{self._get_permission_codename(action)}"
+
 
 def register_policies() -> None:
     """Register the policy for every model the plugin's screens list; called
@@ -39,7 +48,7 @@ def register_policies() -> None:
     from .models import Deactivation, Lockout
 
     for model in (Lockout, Deactivation):
-        register_permission_policy(model, LoginLimitPermissionPolicy(model))
+        compat.register_policy(model, LoginLimitPermissionPolicy(model))
     _registered = True
 
 
@@ -47,7 +56,7 @@ def policy() -> LoginLimitPermissionPolicy:
     from .models import Lockout
 
     register_policies()
-    return policy_registry.get_by_type(Lockout)
+    return compat.get_policy(Lockout)
 
 
 def user_can_manage(user) -> bool:
