@@ -143,6 +143,25 @@ def test_an_unlock_from_the_command_line_shows_at_once(
     assert shown(manager)["active"] == 0
 
 
+def test_a_bulk_unlock_drops_the_figures_once(
+    attacks, manager, django_capture_on_commit_callbacks, monkeypatch
+):
+    """One `loginlimit_reset` per lifted lockout, but one new generation token
+    (with a shared cache, each would be a round trip)."""
+    from wagtail_loginlimit import unlocking
+
+    calls = []
+    real = dashboard_cache.invalidate
+    monkeypatch.setattr(  # a spy around the real function, which still runs
+        dashboard_cache, "invalidate", lambda: calls.append(1) or real()
+    )
+    assert shown(manager)["active"] == 2
+    with django_capture_on_commit_callbacks(execute=True):
+        lifted = unlocking.unlock_lockouts(Lockout.objects.active())
+    assert (lifted, len(calls)) == (2, 1)
+    assert shown(manager)["active"] == 0
+
+
 def test_a_new_lockout_shows_at_once(
     attacks, manager, django_capture_on_commit_callbacks
 ):

@@ -9,15 +9,18 @@ entries never break the history page.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from wagtail.log_actions import LogFormatter
+from wagtail.log_actions import LogFormatter, get_active_log_context
 from wagtail.log_actions import log as wagtail_log
+from wagtail.log_actions import registry as log_registry
 
 LOCKOUT = "wagtail_loginlimit.lockout"
 UNLOCK = "wagtail_loginlimit.unlock"
@@ -150,6 +153,53 @@ def log_unlock(lockout, *, by=None, reason: str = ""):
     """An administrator (`by`) or a command lifted `lockout`."""
     data = {**_lockout_data(lockout), "reason": reason}
     return wagtail_log(lockout, UNLOCK, user=by, title=_title(lockout), data=data)
+
+
+def log_unlocks(lockouts: Iterable, *, by=None, reason: str = "") -> None:
+    """`log_unlock` for each of `lockouts` (a bulk unlock), written in a few
+    INSERTs: Wagtail's `log()` writes one row per call. The entries are those
+    `log()` would write (same model, user, action, title, data and the active
+    log context's UUID); a log model of another app's own making is written
+    through `log()`, one by one."""
+    from wagtail.models import ModelLogEntry
+    from wagtail.models.audit_log import ModelLogEntryManager
+
+    lockouts = list(lockouts)
+    if not lockouts:
+        return
+    model = log_registry.get_log_model_for_model(type(lockouts[0]))
+    if model is None:
+        return  # as log() does when no log model is registered
+    if not (
+        issubclass(model, ModelLogEntry)
+        and type(model.objects).log_action is ModelLogEntryManager.log_action
+    ):
+        for lockout in lockouts:
+            log_unlock(lockout, by=by, reason=reason)
+        return
+    from django.contrib.contenttypes.models import ContentType
+
+    context = get_active_log_context()
+    user, uuid = by or context.user, context.uuid
+    content_type = ContentType.objects.get_for_model(
+        lockouts[0], for_concrete_model=False
+    )
+    timestamp = timezone.now()
+    model.objects.bulk_create(
+        [
+            model(
+                content_type=content_type,
+                object_id=str(lockout.pk),
+                label=_title(lockout),
+                action=UNLOCK,
+                timestamp=timestamp,
+                data={**_lockout_data(lockout), "reason": reason},
+                user=user,
+                uuid=uuid,
+            )
+            for lockout in lockouts
+        ]
+    )
 
 
 def log_deactivation(user, *, lockout_count: int | None = None, by=None, **data: Any):

@@ -22,9 +22,11 @@ import hashlib
 import logging
 import math
 import re
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache as memoize
 from typing import Any
 
@@ -128,6 +130,25 @@ def invalidate() -> None:
         logger.debug("Dashboard cache unreachable, not invalidated: %r", error)
 
 
+_batch = threading.local()
+
+
+@contextmanager
+def invalidated_once() -> Iterator[None]:
+    """Within it, the receivers below only note that the figures changed; they
+    are invalidated once when it ends. For code that fires many events about
+    changes already committed (a bulk unlock fires one per lockout)."""
+    depth = getattr(_batch, "depth", 0)
+    _batch.depth = depth + 1
+    try:
+        yield
+    finally:
+        _batch.depth = depth
+        if depth == 0 and getattr(_batch, "changed", False):
+            _batch.changed = False
+            invalidate()
+
+
 def on_change(
     sender: Any = None, event: events.LoginLimitEvent | None = None, **kwargs
 ):
@@ -136,6 +157,9 @@ def on_change(
     cache the figures from before it under the new token."""
     from .models import Lockout
 
+    if getattr(_batch, "depth", 0):
+        _batch.changed = True
+        return
     transaction.on_commit(invalidate, using=router.db_for_write(Lockout))
 
 

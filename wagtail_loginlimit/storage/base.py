@@ -5,7 +5,7 @@ a client's `CounterState` atomically — never in the rules."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
@@ -35,14 +35,67 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Scopes:
+    """Several clients at once (a bulk unlock): every counter of each IP group,
+    of each username and of each (IP group, username) pair — the union of what
+    one `Match(ip_group=…)`, `Match(username=…)` or `Match(ip_group=…,
+    username=…)` each would name. Empty names nothing."""
+
+    ip_groups: frozenset[str] = frozenset()
+    usernames: frozenset[str] = frozenset()
+    pairs: frozenset[tuple[str, str]] = frozenset()
+
+    def __len__(self) -> int:
+        return len(self.ip_groups) + len(self.usernames) + len(self.pairs)
+
+    def includes(self, ip_group: str, username: str) -> bool:
+        """Whether a record of `ip_group` and `username` is any of the scopes':
+        the test `database.match_q` makes in SQL."""
+        return (
+            ip_group in self.ip_groups
+            or username in self.usernames
+            or (ip_group, username) in self.pairs
+        )
+
+    def chunks(self, size: int) -> Iterator[Scopes]:
+        """Parts of at most `size` query parameters (a pair takes two), in a
+        stable order, so that one query per part stays within SQLite's limits
+        on variables and expression depth."""
+        items = [
+            *((1, "ip", group) for group in sorted(self.ip_groups)),
+            *((1, "user", name) for name in sorted(self.usernames)),
+            *((2, "pair", pair) for pair in sorted(self.pairs)),
+        ]
+        part: dict[str, set] = {"ip": set(), "user": set(), "pair": set()}
+        used = 0
+        for weight, kind, value in items:
+            if used + weight > size and used:
+                yield _scopes(part)
+                part, used = {"ip": set(), "user": set(), "pair": set()}, 0
+            part[kind].add(value)
+            used += weight
+        if used:
+            yield _scopes(part)
+
+
+def _scopes(part: dict[str, set]) -> Scopes:
+    return Scopes(
+        ip_groups=frozenset(part["ip"]),
+        usernames=frozenset(part["user"]),
+        pairs=frozenset(part["pair"]),
+    )
+
+
+@dataclass(frozen=True)
 class Match:
     """Which counters a reset clears: exact keys, or every counter of an IP group
-    and/or a username, or everything."""
+    and/or a username, or of any of several (`scopes`), or everything."""
 
     digests: tuple[str, ...] | None = None
     ip_group: str | None = None
     username: str | None = None
     everything: bool = False
+    scopes: Scopes | None = None
 
 
 class CounterStore(ABC):

@@ -239,26 +239,50 @@ class CacheStore(base.CounterStore):
 
         return self._update(keys, now, limits, change)
 
-    def _find(self, client, match: base.Match) -> tuple[list[str], list[str]]:
+    def _find(
+        self, client, match: base.Match
+    ) -> tuple[list[str], dict[str, list[str]]]:
         """The digests of the counters `match` may name (some may be gone), and
-        the pair indexes searched for them."""
+        the pair indexes searched for them with the digests each listed."""
         if match.digests is not None:
-            return list(match.digests), []
+            return list(match.digests), {}
         if match.everything:
             prefix = len(self.counter_name(""))
             names = client.scan_iter(match=self.counter_pattern(), count=1000)
-            return sorted({name.decode()[prefix:] for name in names}), []
-        ip_group, username = match.ip_group, match.username
-        if ip_group is not None and username is not None:
-            return [CounterKey(SCOPE_PAIR, ip_group, username).digest], []
-        if ip_group is not None:
-            own = CounterKey(SCOPE_IP, ip_group, None)
-            index = self.ip_index(ip_group)
+            return sorted({name.decode()[prefix:] for name in names}), {}
+        if match.scopes is not None:
+            scopes = match.scopes
+            own = [
+                *(CounterKey(SCOPE_IP, group, None) for group in scopes.ip_groups),
+                *(CounterKey(SCOPE_USERNAME, None, name) for name in scopes.usernames),
+                *(CounterKey(SCOPE_PAIR, group, name) for group, name in scopes.pairs),
+            ]
+            indexes = sorted(
+                {self.ip_index(group) for group in scopes.ip_groups}
+                | {self.username_index(name) for name in scopes.usernames}
+            )
         else:
-            own = CounterKey(SCOPE_USERNAME, None, username)
-            index = self.username_index(username or "")
-        pairs = sorted(digest.decode() for digest in client.smembers(index))
-        return [own.digest, *pairs], [index]
+            ip_group, username = match.ip_group, match.username
+            if ip_group is not None and username is not None:
+                return [CounterKey(SCOPE_PAIR, ip_group, username).digest], {}
+            if ip_group is not None:
+                own = [CounterKey(SCOPE_IP, ip_group, None)]
+                indexes = [self.ip_index(ip_group)]
+            else:
+                own = [CounterKey(SCOPE_USERNAME, None, username)]
+                indexes = [self.username_index(username or "")]
+        # The pair indexes of many clients in one round trip.
+        pipe = client.pipeline(transaction=False)
+        for index in indexes:
+            pipe.smembers(index)
+        searched = {
+            index: sorted(digest.decode() for digest in members)
+            for index, members in zip(indexes, pipe.execute(), strict=True)
+        }
+        digests = {key.digest for key in own}
+        for members in searched.values():
+            digests.update(members)
+        return sorted(digests), searched
 
     def counters(self, match: base.Match) -> list[FailureCounter]:
         client = self.client()
@@ -276,7 +300,7 @@ class CacheStore(base.CounterStore):
 
     def clear(self, match: base.Match) -> list[FailureCounter]:
         client = self.client()
-        digests, indexes = self._find(client, match)
+        digests, searched = self._find(client, match)
         counters = []
         for start in range(0, len(digests), BATCH):
             batch = digests[start : start + BATCH]
@@ -291,8 +315,9 @@ class CacheStore(base.CounterStore):
                 for digest, data in zip(batch, map(_load, raws), strict=True)
                 if data is not None
             ]
-            self._forget_in_indexes(client, found, looked_up=indexes, digests=batch)
+            self._forget_in_indexes(client, found)
             counters.extend(found)
+        self._forget_searched(client, searched)
         return sorted(counters, key=lambda counter: counter.key)
 
     # --- helpers ---
@@ -354,16 +379,25 @@ class CacheStore(base.CounterStore):
             pipe.sadd(index, key.digest)
             pipe.expire(index, index_ttl)
 
-    def _forget_in_indexes(self, client, counters, *, looked_up, digests) -> None:
-        """Take deleted pair counters out of the sets that list them, and out of
-        the searched sets whatever they listed (expired counters included)."""
+    def _forget_in_indexes(self, client, counters) -> None:
+        """Take deleted pair counters out of the sets that list them."""
         pipe = client.pipeline(transaction=False)
-        for index in looked_up:
-            pipe.srem(index, *digests)
         for counter in counters:
             key = CounterKey(counter.scope, counter.ip_group, counter.username)
             for index in self.index_names(key):
                 pipe.srem(index, counter.key)
+        pipe.execute()
+
+    @staticmethod
+    def _forget_searched(client, searched: dict[str, list[str]]) -> None:
+        """Empty the searched sets of what they listed when searched (expired
+        counters included); a pair first counted since then stays listed."""
+        pipe = client.pipeline(transaction=False)
+        for index, digests in searched.items():
+            for start in range(0, len(digests), BATCH):
+                pipe.srem(index, *digests[start : start + BATCH])
+            if len(pipe) >= BATCH:
+                pipe.execute()
         pipe.execute()
 
 

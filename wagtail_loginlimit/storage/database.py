@@ -9,16 +9,23 @@ logins serialise instead of failing with "database is locked".
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from functools import reduce
+from operator import or_
 
 from django.db import router, transaction
 from django.db.models import Q
 
 from .. import policy
-from ..clients import CounterKey
+from ..clients import SCOPE_PAIR, CounterKey
 from ..models import FailureCounter
 from . import base
+
+# Scopes per query of a bulk unlock, and ids per `pk__in`: within SQLite's 999
+# variables and its expression depth, whatever the database.
+BATCH = 500
 
 
 def counter_state(row: FailureCounter) -> policy.CounterState:
@@ -50,12 +57,41 @@ def match_q(match: base.Match) -> Q:
         return Q(key__in=match.digests)
     if match.everything:
         return Q()
+    if match.scopes is not None:
+        return _scopes_q(match.scopes)
     query = Q()
     if match.ip_group is not None:
         query &= Q(ip_group=match.ip_group)
     if match.username is not None:
         query &= Q(username=match.username)
     return query
+
+
+def _scopes_q(scopes: base.Scopes) -> Q:
+    """Any of the scopes, in a few terms however many scopes there are."""
+    terms = []
+    if scopes.ip_groups:
+        terms.append(Q(ip_group__in=sorted(scopes.ip_groups)))
+    if scopes.usernames:
+        terms.append(Q(username__in=sorted(scopes.usernames)))
+    # A pair's only row is its own counter, whose key follows from the pair
+    # (an IP or username counter leaves the other value empty).
+    digests, partial = [], defaultdict(list)
+    for group, username in sorted(scopes.pairs):
+        if group and username:
+            digests.append(CounterKey(SCOPE_PAIR, group, username).digest)
+        else:
+            partial[group].append(username)
+    if digests:
+        terms.append(Q(key__in=digests))
+    terms += [Q(ip_group=group, username__in=names) for group, names in partial.items()]
+    # No scope names nothing (never everything).
+    return reduce(or_, terms) if terms else Q(pk__in=[])
+
+
+def in_batches(pks: list, size: int = BATCH) -> Sequence[list]:
+    """`pks` in lists short enough for one `pk__in` on any database."""
+    return [pks[start : start + size] for start in range(0, len(pks), size)]
 
 
 def clear_rows(match: base.Match) -> list[FailureCounter]:
@@ -65,8 +101,8 @@ def clear_rows(match: base.Match) -> list[FailureCounter]:
         .filter(match_q(match))
         .order_by("key")
     )
-    if rows:
-        FailureCounter.objects.filter(pk__in=[row.pk for row in rows]).delete()
+    for batch in in_batches([row.pk for row in rows]):
+        FailureCounter.objects.filter(pk__in=batch).delete()
     return rows
 
 
