@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 
@@ -34,19 +34,30 @@ def median_time(
     return statistics.median(samples)
 
 
-def interleaved_medians(
-    actions: Sequence[Callable[[], Any]], repeat: int, warmup: int = 1
-) -> list[float]:
-    """Median seconds of each action, timed in turns (A, B, A, B, …) so that a
-    slow spell of the machine hits all of them alike."""
-    samples: list[list[float]] = [[] for _ in actions]
-    for index in range(warmup + repeat):
-        for action, bucket in zip(actions, samples, strict=True):
-            elapsed = time_once(action)
-            if index >= warmup:
-                bucket.append(elapsed)
-    return [statistics.median(bucket) for bucket in samples]
-
-
 def ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator else float("inf")
+
+
+def paired_medians(
+    first: Callable[[], Any], second: Callable[[], Any], repeat: int, warmup: int = 1
+) -> tuple[float, float, float]:
+    """Median seconds of each action and the median of their ratio within a
+    round (first / second), the order swapped every round. On a machine whose
+    speed drifts (a shared VM), a ratio taken within one round is steadier
+    than the ratio of two medians."""
+    times: tuple[list[float], list[float]] = ([], [])
+    ratios: list[float] = []
+    for index in range(warmup + repeat):
+        if index % 2 == 0:
+            a, b = time_once(first), time_once(second)
+        else:
+            b, a = time_once(second), time_once(first)
+        if index >= warmup:
+            times[0].append(a)
+            times[1].append(b)
+            ratios.append(ratio(a, b))
+    return (
+        statistics.median(times[0]),
+        statistics.median(times[1]),
+        statistics.median(ratios),
+    )

@@ -280,7 +280,8 @@ def _enumeration(results: dict[str, Any]) -> Section:
     rows.append(("failed login (password checked)", "failed"))
     for label, key in rows:
         known, unknown = results[key]["known"], results[key]["unknown"]
-        value = ratio(known, unknown)
+        # The median of the ratios within each round (older results: of times).
+        value = results[key].get("ratio") or ratio(known, unknown)
         section.rows.append(
             Row(
                 label,

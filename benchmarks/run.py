@@ -201,11 +201,11 @@ def measure_logins(
     workers: dict[str, ServedWorker] = {}
     samples: dict[str, dict[str, list[float]]] = {name: {} for name in sites}
 
-    def take(
-        actions: tuple[str, ...], names: list[str], count: int, in_a_row: int = 1
-    ) -> None:
+    def take(actions: dict[str, int], names: list[str], count: int) -> None:
+        """`count` rounds; in each, every action (`in_a_row` calls, their
+        mean being one sample) on every site."""
         for index in range(warmup + count):
-            for action in actions:
+            for action, in_a_row in actions.items():
                 # Alternate who goes first, so that neither always follows.
                 for name in names if index % 2 == 0 else names[::-1]:
                     elapsed = workers[name].time(action, in_a_row)
@@ -220,13 +220,16 @@ def measure_logins(
         for worker in workers.values():  # they set up side by side
             worker.wait_until_ready()
         both = list(sites)
-        take(("failed", "successful"), both, repeat)
-        # Refused logins come in runs, as an attack sends them: a lone one
-        # after the worker sat idle would time cold CPU caches, not the code.
-        # More of them, too: a median of a few milliseconds needs them.
-        take(("refused",), both, repeat * 3, in_a_row=REFUSED_IN_A_ROW)
-        take(("password_check",), both, repeat)
-        take(("lockout_check",), ["plugin"], repeat * 10)
+        # All in one loop, so that the machine's speed, which drifts on a
+        # shared VM, is the same for both sides of every ratio. Refused logins
+        # come in runs, as an attack sends them: a lone one after the worker
+        # sat idle would time cold CPU caches, not the code.
+        take({"failed": 1, "successful": 1, "refused": REFUSED_IN_A_ROW}, both, repeat)
+        # The two pieces on their own, in turns too (plain axes has no lockout
+        # check of its own to time).
+        take(
+            {"password_check": 1, "lockout_check": REFUSED_IN_A_ROW}, ["plugin"], repeat
+        )
     finally:
         for worker in workers.values():
             worker.close()
