@@ -148,7 +148,9 @@ class LoginSecurityBulkAction(BulkAction):
             object_ids = clean_ids(object_ids)
         # Otherwise "all": a queryset of the listing's pks.
         queryset = model.objects.filter(pk__in=object_ids)
-        return list(queryset.select_related(*cls.related_fields))
+        if cls.related_fields:  # select_related() alone is deprecated in 6.1
+            queryset = queryset.select_related(*cls.related_fields)
+        return list(queryset)
 
     def get_all_objects_in_listing_query(self, parent_id) -> QuerySet:
         view = self.listing_view_class()
