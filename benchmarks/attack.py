@@ -53,12 +53,12 @@ LOCK_PLUGIN_CACHE = """
 from django.utils import timezone
 from benchmarks import site
 from wagtail_loginlimit import storage
-from wagtail_loginlimit.clients import Client, counter_keys
+from wagtail_loginlimit.clients import ClientIdentity, counter_keys
 from wagtail_loginlimit.conf import Config
 config = Config()
 now = timezone.now()
 for number in range({clients}):
-    client = Client.build(site.ip(number), site.ADMIN)
+    client = ClientIdentity.build(site.ip(number), site.ADMIN)
     keys = counter_keys(client, config.lockout_method)
     for _ in range(config.allowed_retries):
         storage.record_failure(keys, client, now, config.limits)

@@ -225,3 +225,14 @@ def _empty_default_cache():
     from django.core.cache import caches
 
     caches["default"].clear()
+
+
+def no_account_counters() -> bool:
+    """Deactivation keeps nothing per account: the only counters are those of
+    the scopes the lockout method counts."""
+    from wagtail_loginlimit import storage
+    from wagtail_loginlimit.clients import SCOPES_BY_METHOD
+    from wagtail_loginlimit.conf import get_config
+
+    counted = set(SCOPES_BY_METHOD[get_config().lockout_method])
+    return {counter.scope for counter in storage.counters()} <= counted

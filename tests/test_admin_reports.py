@@ -323,7 +323,7 @@ def test_unlock_one_lets_the_client_log_in_and_fires_reset(
     assert lockout.lifted_by == admin_client.user
     assert lockout.lift_reason == Lockout.LIFTED_UNLOCK
     [event] = received
-    assert event.reason == events.REASON_UNLOCK
+    assert event.reason == Lockout.LIFTED_UNLOCK
     assert (
         event.lockout.pk == lockout.pk and event.lockout.lifted_by == admin_client.user
     )

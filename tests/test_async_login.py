@@ -71,7 +71,7 @@ def test_aauthenticate_counts_and_locks_out(user, hasher_calls):
     assert authenticate_async("editor", "wrong", request=request) is None
     # Axes' request update ran on the async path too, and the count was kept.
     assert request.axes_ip_address == A
-    assert request.loginlimit_status.tries_left == 3
+    assert request.loginlimit.decision.tries_left == 3
 
     for _ in range(3):
         authenticate_async("editor", "wrong")
@@ -81,8 +81,8 @@ def test_aauthenticate_counts_and_locks_out(user, hasher_calls):
     refused = request_from()
     assert authenticate_async("editor", PASSWORD, request=refused) is None
     assert hasher_calls() == before
-    assert refused.loginlimit_status.refused
-    assert refused.loginlimit_status.retry_after == 1200
+    assert refused.loginlimit.decision.refused
+    assert refused.loginlimit.decision.retry_after == 1200
 
 
 def test_lockout_from_the_sync_path_holds_on_the_async_path(login, user, hasher_calls):
@@ -124,7 +124,7 @@ def test_alogin_resets_the_count(user):
     assert (
         authenticate_async("editor", "wrong", request=(after := request_from())) is None
     )
-    assert after.loginlimit_status.tries_left == 3
+    assert after.loginlimit.decision.tries_left == 3
 
 
 def test_admin_login_through_asgi(user, hasher_calls, clock):

@@ -208,7 +208,7 @@ def test_long_usernames_are_counted_and_stored_clipped(settings, db, length):
         request = api_request()
         requests.append(request)
         assert authenticate(request, username=username, password="wrong") is None
-    assert requests[-1].loginlimit_status.refused  # the 4th failure locked out
+    assert requests[-1].loginlimit.decision.refused  # the 4th failure locked out
     usernames = [lockout.username for lockout in Lockout.objects.all()] + [
         counter.username for counter in storage.counters()
     ]
@@ -226,11 +226,11 @@ def test_long_usernames_with_the_same_prefix_are_counted_apart(settings, db):
         authenticate(api_request(), username=first, password="wrong")
     refused = api_request()
     authenticate(refused, username=first, password="wrong")
-    assert refused.loginlimit_status.refused
+    assert refused.loginlimit.decision.refused
     allowed = api_request()
     authenticate(allowed, username=second, password="wrong")
-    assert not allowed.loginlimit_status.refused
-    assert allowed.loginlimit_status.tries_left == 3
+    assert not allowed.loginlimit.decision.refused
+    assert allowed.loginlimit.decision.tries_left == 3
     # Two counters, each under its own clipped name (kept apart by a digest).
     counted = {counter.username: counter.failures for counter in storage.counters()}
     assert counted == {normalize_username(first): 4, normalize_username(second): 1}

@@ -100,7 +100,7 @@ def test_the_failure_log_grows_with_time_not_attempts_and_purge_bounds_it(
     assert 0 < kept <= 4 * 9
 
 
-# --- migration 0003: the indexes on axes' failure log ---
+# --- the migration's indexes on axes' failure log ---
 
 
 def index_columns(table: str) -> dict[str, list[str]]:
@@ -118,7 +118,7 @@ def test_the_failure_log_has_the_indexes_the_reports_need(db):
 
 
 def test_the_index_migration_is_reversible(transactional_db):
-    call_command("migrate", "wagtail_loginlimit", "0002", verbosity=0)
+    call_command("migrate", "wagtail_loginlimit", "zero", verbosity=0)
     try:
         assert not set(NEW_INDEXES) & set(index_columns(FAILURE_LOG))
     finally:
@@ -129,7 +129,7 @@ def test_the_index_migration_is_reversible(transactional_db):
 def test_the_migration_keeps_an_index_made_beforehand(transactional_db):
     """An index created by hand (e.g. CONCURRENTLY on a big table) on the same
     columns is kept, and no second one is added."""
-    call_command("migrate", "wagtail_loginlimit", "0002", verbosity=0)
+    call_command("migrate", "wagtail_loginlimit", "zero", verbosity=0)
     try:
         with connection.cursor() as cursor:
             cursor.execute(
@@ -141,7 +141,7 @@ def test_the_migration_keeps_an_index_made_beforehand(transactional_db):
         assert "loginlimit_afl_time_idx" not in indexes
         assert indexes["loginlimit_afl_ip_time_idx"] == ["ip_address", "attempt_time"]
         # Backwards drops only what the migration made.
-        call_command("migrate", "wagtail_loginlimit", "0002", verbosity=0)
+        call_command("migrate", "wagtail_loginlimit", "zero", verbosity=0)
         assert "by_hand_time" in index_columns(FAILURE_LOG)
     finally:
         with connection.cursor() as cursor:

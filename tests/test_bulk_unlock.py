@@ -21,7 +21,7 @@ from wagtail_loginlimit.clients import (
     SCOPE_IP,
     SCOPE_PAIR,
     SCOPE_USERNAME,
-    Client,
+    ClientIdentity,
     CounterKey,
 )
 from wagtail_loginlimit.models import Lockout
@@ -37,7 +37,7 @@ LIMITS = policy.Limits(allowed_retries=2)
 def fail(scope: str, ip: str | None, username: str | None, times: int = 2, at=None):
     """`times` failures of one client on the counter of `scope`, through the
     run's store, as a login records them."""
-    client = Client.build(ip, username)
+    client = ClientIdentity.build(ip, username)
     key = CounterKey(
         scope,
         None if scope == SCOPE_USERNAME else client.ip_group,
@@ -193,7 +193,7 @@ def outcome(received, count: int) -> dict:
 
 
 def forget_everything() -> None:
-    storage.reset(everything=True)
+    storage.clear_and_lift(everything=True)
     Lockout.objects.all().delete()
     ModelLogEntry.objects.all().delete()
 
@@ -238,7 +238,7 @@ def test_bulk_unlock_does_what_unlocking_one_by_one_did(
 def test_nothing_chosen_forgets_nothing(clock, admin):
     fail(SCOPE_IP, A, None)
     assert unlocking.unlock_lockouts([], by=admin) == 0
-    assert storage.reset_many(storage.Scopes()).counters == []
+    assert storage.clear_and_lift_many(storage.Scopes()).counters == []
     assert Lockout.objects.active(START).count() == 1
     assert len(storage.counters()) == 1
 

@@ -16,7 +16,8 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import PASSWORD
-from wagtail_loginlimit import conf
+from wagtail_loginlimit import code_settings, defaults
+from wagtail_loginlimit.conf import get_config
 from wagtail_loginlimit.models import FailureCounter, LoginLimitSettings
 
 A = "203.0.113.7"
@@ -101,12 +102,14 @@ def test_code_wins_over_the_admin(settings, admin_limits, login, user):
 
 
 def test_fixed_keys_are_what_code_sets():
-    code = conf.CodeSettings({"allowed_retries": 2, "ipv6_prefix": 48, "bogus": 1})
+    code = code_settings.CodeSettings(
+        {"allowed_retries": 2, "ipv6_prefix": 48, "bogus": 1}
+    )
     # ipv6_prefix is code-only (no panel field); an invalid key fixes nothing.
     assert code.fixed_keys == {"allowed_retries"}
-    assert conf.CodeSettings(False).fixed_keys == set(conf.PANEL_DEFAULTS)
-    assert conf.CodeSettings(True).fixed_keys == set()
-    assert conf.CodeSettings(None).fixed_keys == set()
+    assert code_settings.CodeSettings(False).fixed_keys == set(defaults.PANEL)
+    assert code_settings.CodeSettings(True).fixed_keys == set()
+    assert code_settings.CodeSettings(None).fixed_keys == set()
 
 
 # --- False / True / absent ---------------------------------------------------------
@@ -137,8 +140,8 @@ def test_true_or_absent_leaves_everything_to_the_admin(
     responses = fail(login, 2)
     assert statuses(responses) == [200, 429]
     assert responses[-1]["Retry-After"] == "120"
-    assert conf.code_settings().fixed_keys == set()
-    assert conf.code_settings().errors == {}
+    assert code_settings.code_settings().fixed_keys == set()
+    assert code_settings.code_settings().errors == {}
 
 
 # --- invalid values: clear errors, defaults used, no 500 ---------------------------
@@ -197,7 +200,7 @@ INVALID = [
 def test_invalid_value_is_reported(settings, caplog, code, key, words):
     settings.WAGTAIL_LOGINLIMIT = code
     with caplog.at_level(logging.ERROR, logger="wagtail_loginlimit"):
-        errors = conf.code_settings().errors
+        errors = code_settings.code_settings().errors
     assert list(errors) == [key]
     message = " ".join(errors[key].messages)
     assert words in message
@@ -225,8 +228,8 @@ def test_a_valid_window_shorter_than_the_lockout_is_ignored(
     """The value reported as invalid is really ignored: the default 12-hour
     window is used, not a stretched version of the bad one."""
     settings.WAGTAIL_LOGINLIMIT = {"lockout_duration": 7200, "valid_duration": 3600}
-    assert conf.get_config().valid_duration == timedelta(hours=12)
-    assert conf.code_settings().fixed_keys == {"lockout_duration"}
+    assert get_config().valid_duration == timedelta(hours=12)
+    assert code_settings.code_settings().fixed_keys == {"lockout_duration"}
     fail(login, 3)
     clock.shift(timedelta(hours=5))
     assert statuses(fail(login, 1)) == [429]  # the 3 failures still count
@@ -267,13 +270,15 @@ def test_inconsistent_code_and_admin_values_keep_long_lockouts_reachable(
     ],
 )
 def test_durations_as_seconds_or_timedelta(value, seconds):
-    assert conf.parse_value("lockout_duration", value) == timedelta(seconds=seconds)
+    assert code_settings.parse_value("lockout_duration", value) == timedelta(
+        seconds=seconds
+    )
 
 
 @pytest.mark.parametrize("value", [0, -1, True, 1.5, "1.5", None, timedelta(0), "P1D"])
 def test_bad_durations(value):
     with pytest.raises(ValidationError):
-        conf.parse_value("valid_duration", value)
+        code_settings.parse_value("valid_duration", value)
 
 
 @pytest.mark.parametrize(
@@ -286,13 +291,13 @@ def test_bad_durations(value):
     ],
 )
 def test_lockout_notify_values(value, channels):
-    assert conf.parse_value("lockout_notify", value) == channels
+    assert code_settings.parse_value("lockout_notify", value) == channels
 
 
 @pytest.mark.parametrize("value", ["log,log", "log;email", "sms", 1])
 def test_bad_lockout_notify(value):
     with pytest.raises(ValidationError):
-        conf.parse_value("lockout_notify", value)
+        code_settings.parse_value("lockout_notify", value)
 
 
 # --- reading the settings costs at most one query, and only on logins -------------
@@ -321,21 +326,23 @@ def test_other_requests_do_not_read_the_settings(admin_limits, client, user):
 
 
 def test_settings_fixed_in_code_cost_no_query(settings, login, user):
-    settings.WAGTAIL_LOGINLIMIT = dict(conf.PANEL_DEFAULTS)
+    settings.WAGTAIL_LOGINLIMIT = dict(defaults.PANEL)
     with CaptureQueriesContext(connection) as queries:
         login("editor")
     assert settings_queries(queries.captured_queries) == 0
 
 
-def test_config_is_cached_on_the_request(admin_limits, db):
+def test_config_is_read_once_per_request_and_parsed_once(admin_limits, db):
     admin_limits(allowed_retries=3)
     request = RequestFactory().post("/admin/login/")
     with CaptureQueriesContext(connection) as queries:
-        first = conf.get_config(request)
-        second = conf.get_config(request)
+        first = get_config(request)
+        second = get_config(request)
     assert first is second
     assert first.allowed_retries == 3
     assert settings_queries(queries.captured_queries) == 1
+    # Another request with the same stored values reuses the parsed config.
+    assert get_config(RequestFactory().post("/admin/login/")) is first
 
 
 # --- a duration too large for a date is an error, not a crash ----------------------
@@ -347,5 +354,5 @@ def test_a_huge_duration_fails_manage_py_check_with_e001(settings, login, user):
         call_command("check")
     assert "wagtail_loginlimit.E001" in str(caught.value)
     assert "lockout_duration can be at most 3650 days" in str(caught.value)
-    assert conf.get_config().lockout_duration == timedelta(minutes=20)
+    assert get_config().lockout_duration == timedelta(minutes=20)
     assert fail(login, 4)[-1]["Retry-After"] == "1200"

@@ -13,12 +13,10 @@ from django.test.utils import CaptureQueriesContext
 from wagtail import hooks
 from wagtail.models import ModelLogEntry
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, no_account_counters
 from wagtail_loginlimit import unlocking
 from wagtail_loginlimit.models import (
-    SCOPE_ACCOUNT,
     Deactivation,
-    FailureCounter,
     Lockout,
 )
 
@@ -189,7 +187,7 @@ def test_unknown_usernames_are_not_counted(limits, login, user):
     fail_from_many_ips(login, "ghost", 20)
 
     assert not Deactivation.objects.exists()
-    assert not FailureCounter.objects.filter(scope=SCOPE_ACCOUNT).exists()
+    assert no_account_counters()
 
 
 def test_an_account_is_deactivated_once(limits, login, user):
@@ -216,7 +214,7 @@ def test_off_by_default(settings, login, user):
     fail_from_many_ips(login, "editor", 40)
 
     assert is_active(user)
-    assert not FailureCounter.objects.filter(scope=SCOPE_ACCOUNT).exists()
+    assert no_account_counters()
 
 
 def _user_reads(login, username) -> int:
@@ -354,7 +352,7 @@ def test_failures_within_one_valid_window_deactivate(limits, login, user, clock)
 def test_nothing_is_stored_per_account(limits, login, user):
     fail_from_many_ips(login, "editor", 7)
 
-    assert not FailureCounter.objects.filter(scope=SCOPE_ACCOUNT).exists()
+    assert no_account_counters()
 
 
 def test_failures_from_a_whitelisted_ip_do_not_count(limits, login, user):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tests.conftest import PASSWORD
 from wagtail_loginlimit import storage
-from wagtail_loginlimit.clients import Client as LoginClient
+from wagtail_loginlimit.clients import ClientIdentity as LoginClient
 from wagtail_loginlimit.clients import counter_keys
 from wagtail_loginlimit.policy import Limits
 
@@ -89,10 +89,11 @@ def test_a_get_of_the_login_page_still_shows_the_form(login, user, client):
     assert "wagtailadmin/login.html" in templates(response)
 
 
-@pytest.mark.parametrize("method", ["username", "ip_and_username", "ip_or_username"])
+@pytest.mark.parametrize("method", ["username", "ip_and_username"])
 def test_without_a_username_the_view_decides(configure, login, user, method):
-    """No username in the POST: the early check does not guess the client (even
-    if the empty name has a lockout); the form answers "This field is required"."""
+    """No username in the POST: a method that counts usernames has nothing to
+    count it by, so the early check does not guess the client (even if the
+    empty name has a lockout); the form answers "This field is required"."""
     configure(lockout_method=method)
     client = LoginClient.build(A, "")
     keys = counter_keys(client, method)
@@ -104,6 +105,18 @@ def test_without_a_username_the_view_decides(configure, login, user, method):
 
     assert response.status_code == 200
     assert "wagtailadmin/login.html" in templates(response)
+
+
+def test_without_a_username_a_locked_ip_is_still_refused(configure, login, user):
+    """Under `ip_or_username` the IP counts on its own: a locked-out IP is
+    refused whatever username it sends, an empty one included."""
+    configure(lockout_method="ip_or_username")
+    lock_out(login, "/admin/login/")
+
+    response = login("", path="/admin/login/")
+
+    assert response.status_code == 429
+    assert "wagtailadmin/login.html" not in templates(response)
 
 
 def test_with_axes_disabled_nothing_is_refused(settings, login, user):

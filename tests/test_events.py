@@ -230,9 +230,16 @@ def test_event_user_tolerates_any_username(user, username):
     assert LoginLimitEvent(kind="insert", username="editor").user == user
 
 
-def test_reason_aliases_match_the_lockout_record():
+def test_reset_reasons_are_the_documented_ones():
+    """The README names the `reason` a `loginlimit_reset` carries; the values
+    come from `events.REASON_LOGIN` and the lockout record's lift reasons."""
     from wagtail_loginlimit import events
     from wagtail_loginlimit.models import Lockout
 
-    assert events.REASON_UNLOCK == Lockout.LIFTED_UNLOCK
-    assert events.REASON_COMMAND == Lockout.LIFTED_COMMAND
+    reasons = {
+        events.REASON_LOGIN,
+        Lockout.LIFTED_UNLOCK,
+        Lockout.LIFTED_COMMAND,
+        Lockout.LIFTED_REACTIVATE,
+    }
+    assert reasons == {"login", "unlock", "command", "reactivate"}

@@ -22,7 +22,7 @@ import pytest
 from django.utils.log import configure_logging
 
 from wagtail_loginlimit import security_log
-from wagtail_loginlimit.clients import Client
+from wagtail_loginlimit.clients import ClientIdentity
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTRIB = ROOT / "contrib" / "fail2ban"
@@ -207,7 +207,7 @@ def test_each_line_names_the_network_the_app_counts(attack, settings, security_l
     fields = [line.split(" loginlimit ", 1)[1] for line in log_lines(security_logfile)]
     assert fields == [
         f'failure ip={V6_ATTACKER} failures=1 remaining=1 net={V6_NETWORK} user="admin"',
-        f'failure ip={V6_ROTATED} failures=2 remaining=2 net={V6_NETWORK} user="admin"',
+        f'failure ip={V6_ROTATED} failures=2 remaining=0 net={V6_NETWORK} user="admin"',
         f"lockout ip={V6_ROTATED} by=ip until=2025-03-01T12:20:00+00:00 long=no "
         f'failures=2 net={V6_NETWORK} user="admin"',
         f'refused ip={V6_ROTATED} reason=locked net={V6_NETWORK} user="admin"',
@@ -278,12 +278,12 @@ def test_the_filter_still_reads_lines_written_before_net(tmp_path, fail2ban_rege
 
 def test_the_network_field_is_only_ever_a_network():
     """`net=` is the client's counted network re-parsed, never text passed in."""
-    assert security_log.network(Client.build("::ffff:198.51.100.4", "a")) == (
+    assert security_log.network(ClientIdentity.build("::ffff:198.51.100.4", "a")) == (
         f"{ATTACKER}/32"
     )
-    assert security_log.network(Client.build(None, "a")) == "-"
-    assert security_log.network(Client.build("not an address", "a")) == "-"
-    forged = Client("198.51.100.4", f"{FORGED}/0 user=", "a", "a")
+    assert security_log.network(ClientIdentity.build(None, "a")) == "-"
+    assert security_log.network(ClientIdentity.build("not an address", "a")) == "-"
+    forged = ClientIdentity("198.51.100.4", f"{FORGED}/0 user=", "a", "a")
     assert security_log.network(forged) == "-"
 
 
@@ -345,7 +345,7 @@ def test_no_user_text_can_forge_a_match(tmp_path, fail2ban_regex):
     try:
         for username in usernames:
             for address in (ATTACKER, V6_ATTACKER):
-                client = Client.build(address, username)
+                client = ClientIdentity.build(address, username)
                 security_log.log_failure(client, 1, 3)
                 security_log.log_refused(client, "locked")
     finally:

@@ -631,7 +631,7 @@ def expected_ip_group(kind: str, address) -> str | None:
 
 
 def check_one_hostile_request(path, username, secret, address, forwarded, multipart):
-    storage.reset(everything=True)
+    storage.clear_and_lift(everything=True)
     Lockout.objects.all().delete()
     kind, remote_addr = address
     meta = {"REMOTE_ADDR": remote_addr, "HTTP_X_FORWARDED_FOR": forwarded}
@@ -696,7 +696,7 @@ def test_anything_at_the_login_pages_with_a_lockout_method_by_username(settings,
     )
     def run(**example):
         # Two counters per failure under ip_or_username: one per scope.
-        storage.reset(everything=True)
+        storage.clear_and_lift(everything=True)
         kind, remote_addr = example["address"]
         meta = {
             "REMOTE_ADDR": remote_addr,

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from tests.conftest import PASSWORD, START
 from wagtail_loginlimit import storage
-from wagtail_loginlimit.clients import Client as LoginClient
+from wagtail_loginlimit.clients import ClientIdentity as LoginClient
 from wagtail_loginlimit.clients import counter_keys
 from wagtail_loginlimit.models import Lockout, LoginLimitSettings
 from wagtail_loginlimit.policy import Limits
@@ -307,7 +307,7 @@ def test_unlock_resets_the_count(login, user, hasher_calls):
     fail(login, 4)
     assert login("editor", password=PASSWORD).status_code == 429
 
-    result = storage.reset(ip_group=A, reason="unlock")
+    result = storage.clear_and_lift(ip_group=A, reason="unlock")
 
     assert [lockout.ip_group for lockout in result.lockouts] == [A]
     lifted = Lockout.objects.get()
@@ -319,7 +319,7 @@ def test_unlock_resets_the_count(login, user, hasher_calls):
 def test_unlock_of_another_client_does_not_lift_this_lockout(login, user):
     fail(login, 4, ip=A)
     fail(login, 4, ip=B)
-    storage.reset(ip_group=B, reason="unlock")
+    storage.clear_and_lift(ip_group=B, reason="unlock")
     assert login("editor", password=PASSWORD, ip=A).status_code == 429
     assert login("editor", password=PASSWORD, ip=B).status_code == 302
 

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from tests.conftest import PASSWORD
 from wagtail_loginlimit import storage
-from wagtail_loginlimit.clients import Client as LoginClient
+from wagtail_loginlimit.clients import ClientIdentity as LoginClient
 from wagtail_loginlimit.clients import counter_keys
 from wagtail_loginlimit.policy import Limits
 
@@ -198,7 +198,7 @@ def test_known_and_unknown_usernames_get_identical_answers(db, clock, path):
     account = get_user_model().objects.create_user("editor", password=PASSWORD)
     known = attack(path)
 
-    storage.reset(everything=True)
+    storage.clear_and_lift(everything=True)
     account.delete()
     unknown = attack(path)
 

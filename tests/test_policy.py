@@ -33,7 +33,9 @@ def attempt(state: CounterState, now: datetime, limits: Limits = DEFAULTS):
     return policy.record_failure(state, now, limits)
 
 
-def describe(state: CounterState, lockout: policy.Lockout | None, limits: Limits):
+def describe(
+    state: CounterState, lockout: policy.StartedLockout | None, limits: Limits
+):
     """The outcome of a failure as the spec words it."""
     if lockout is None:
         return f"{policy.tries_left(state, limits)} tries left"

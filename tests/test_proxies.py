@@ -304,7 +304,7 @@ def test_trusted_ips_name_one_hop_each_so_parallel_balancers_need_a_range(
     post(through("10.0.0.3", OTHER_CLIENT))
     assert counted_ips() == {CLIENT, OTHER_CLIENT}
 
-    storage.reset(everything=True)
+    storage.clear_and_lift(everything=True)
     settings.AXES_IPWARE_PROXY_TRUSTED_IPS = ["10.0.0.2", "10.0.0.3"]
     post(through("10.0.0.2", CLIENT))
     post(through("10.0.0.3", OTHER_CLIENT))

@@ -22,11 +22,10 @@ from wagtail.models import ModelLogEntry
 from wagtail.test.utils import WagtailTestUtils
 
 from tests import services
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, no_account_counters
 from wagtail_loginlimit import accounts
 from wagtail_loginlimit.management.commands.loginlimit_reactivate import Command
 from wagtail_loginlimit.models import (
-    SCOPE_ACCOUNT,
     Deactivation,
     FailureCounter,
     Lockout,
@@ -149,7 +148,7 @@ def test_a_reactivated_account_is_counted_afresh(deactivated, login, time_machin
             time_machine.shift(timedelta(minutes=21))  # wait out the lockout
     deactivated.refresh_from_db()
     assert deactivated.is_active
-    assert not FailureCounter.objects.filter(scope=SCOPE_ACCOUNT).exists()
+    assert no_account_counters()
 
     login("editor", ip="192.0.2.8")
     deactivated.refresh_from_db()

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from tests.conftest import START
-from wagtail_loginlimit import conf, events, validation
+from wagtail_loginlimit import defaults, events, validation
 from wagtail_loginlimit.models import Lockout, LoginLimitSettings
 
 A = "203.0.113.7"
@@ -110,7 +110,7 @@ def fail(login, times, ip=A, username="editor"):
 
 def test_every_key_is_shown_in_its_panel(admin_client):
     html = page(admin_client)
-    assert sorted(sum(PANELS.values(), [])) == sorted(conf.PANEL_DEFAULTS)
+    assert sorted(sum(PANELS.values(), [])) == sorted(defaults.PANEL)
     parts = re.split(r"<span data-panel-heading-text>([^<]+)</span>", html)
     sections = dict(zip(parts[1::2], parts[2::2], strict=True))
     assert list(sections) == list(PANELS)
@@ -171,7 +171,7 @@ def test_a_huge_duration_is_refused_not_a_500_later(admin_client, login, user, k
     assert response.context["form"].errors[key] == [
         "This duration can be at most 3650 days (315360000 seconds)."
     ]
-    assert getattr(LoginLimitSettings.load(), key) == conf.PANEL_DEFAULTS[key]
+    assert getattr(LoginLimitSettings.load(), key) == defaults.PANEL[key]
     assert [r.status_code for r in fail(login, 4)] == [200, 200, 200, 429]
 
 
@@ -259,11 +259,11 @@ def test_a_key_fixed_in_code_is_read_only_and_keeps_the_stored_value(
 def test_turned_off_in_code_everything_is_read_only(admin_client, settings):
     settings.WAGTAIL_LOGINLIMIT = False
     html = page(admin_client)
-    for key in conf.PANEL_DEFAULTS:
+    for key in defaults.PANEL:
         found = controls(html, key)
         assert found, key
         assert all("disabled" in c for c in found), key
-    assert html.count(OFF_NOTE) == len(conf.PANEL_DEFAULTS)
+    assert html.count(OFF_NOTE) == len(defaults.PANEL)
     assert FIXED_NOTE not in html
 
 

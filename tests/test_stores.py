@@ -24,7 +24,7 @@ from django.utils import timezone
 from tests.conftest import PASSWORD
 from wagtail_loginlimit import storage, unlocking
 from wagtail_loginlimit.checks import check_configuration
-from wagtail_loginlimit.clients import Client as LoginClient
+from wagtail_loginlimit.clients import ClientIdentity as LoginClient
 from wagtail_loginlimit.clients import counter_keys
 from wagtail_loginlimit.models import FailureCounter, Lockout
 from wagtail_loginlimit.policy import Limits
@@ -415,7 +415,8 @@ def test_invalid_store_settings_are_reported(settings, key, value):
 
 
 def test_store_keys_are_code_only_and_parsed(settings, db):
-    from wagtail_loginlimit.conf import code_value, get_config
+    from wagtail_loginlimit.code_settings import code_value
+    from wagtail_loginlimit.conf import get_config
 
     settings.WAGTAIL_LOGINLIMIT = {
         "store": " Cache ",

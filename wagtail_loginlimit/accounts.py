@@ -29,7 +29,6 @@ from functools import partial
 
 from axes.models import AccessFailureLog
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 from django.db import router, transaction
 from django.db.models import Max
 from django.db.models.signals import post_save, pre_save
@@ -37,9 +36,10 @@ from django.utils import timezone
 from wagtail.log_actions import get_active_log_context
 
 from . import audit_log, events, notifications, policy, storage, unlocking
-from .clients import Client, normalize_username
+from .clients import ClientIdentity, normalize_username
 from .conf import Config
 from .models import Deactivation, Lockout
+from .users import find_user
 
 logger = logging.getLogger(__name__)
 
@@ -54,24 +54,6 @@ _BECAME_ACTIVE = "_loginlimit_became_active"
 
 
 # --- looking accounts up ---
-
-
-def find_user(username: str | None):
-    """The account a login names, looked up exactly as Django's `ModelBackend`
-    does (`get_by_natural_key`), or None."""
-    if not username or "\x00" in str(username):
-        return None  # no account has such a name; PostgreSQL refuses the lookup
-    User = get_user_model()
-    try:
-        return User._default_manager.get_by_natural_key(username)
-    except (
-        User.DoesNotExist,
-        User.MultipleObjectsReturned,
-        ValidationError,
-        ValueError,  # e.g. a numeric USERNAME_FIELD and text input
-        TypeError,
-    ):
-        return None
 
 
 def can_deactivate() -> bool:
@@ -128,7 +110,9 @@ def count_failures(user, now: datetime, config: Config, *, enough: int) -> int:
     return counted
 
 
-def record_failure(client: Client, config: Config, request=None) -> Deactivation | None:
+def deactivate_if_due(
+    client: ClientIdentity, config: Config, request=None
+) -> Deactivation | None:
     """Called after a failed login was counted and written to axes' failure log:
     deactivate the account it named (if that account exists) once its failures
     in the window are due. Costs no query when deactivation is off."""

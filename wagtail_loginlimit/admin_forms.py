@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.forms import WagtailAdminModelForm
 
-from .conf import SETTING_NAME, code_settings
+from .code_settings import SETTING_NAME, code_settings
 from .validation import AccessList
 
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
-from .conf import SETTING_NAME, code_settings
+from .code_settings import SETTING_NAME, code_settings
 from .storage import checks as _store_checks  # noqa: F401  (E020, E021)
 
 BACKEND = "wagtail_loginlimit.backends.LoginLimitBackend"

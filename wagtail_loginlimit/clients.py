@@ -104,7 +104,7 @@ def ip_group(
 
 
 @dataclass(frozen=True)
-class Client:
+class ClientIdentity:
     """One login attempt's identity, normalised for counting."""
 
     ip_address: str | None  # the address as seen, for records and logs
@@ -115,7 +115,7 @@ class Client:
     @classmethod
     def build(
         cls, ip_address: str | None, username: str | None, ipv6_prefix: int = 64
-    ) -> Client:
+    ) -> ClientIdentity:
         address = parse_ip(ip_address)
         return cls(
             ip_address=str(address) if address else None,
@@ -151,7 +151,7 @@ class CounterKey:
         return f"{self.username} @ {self.ip_group}"
 
 
-def counter_keys(client: Client, method: str) -> list[CounterKey]:
+def counter_keys(client: ClientIdentity, method: str) -> list[CounterKey]:
     """The counters a failure of `client` adds to under lockout `method`."""
     keys = []
     for scope in SCOPES_BY_METHOD[method]:

@@ -22,11 +22,9 @@ import hashlib
 import logging
 import math
 import re
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import cache as memoize
 from typing import Any
 
@@ -34,6 +32,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.db import router, transaction
 
 from . import events
+from .models import Lockout
 
 logger = logging.getLogger(__name__)
 
@@ -130,36 +129,14 @@ def invalidate() -> None:
         logger.debug("Dashboard cache unreachable, not invalidated: %r", error)
 
 
-_batch = threading.local()
-
-
-@contextmanager
-def invalidated_once() -> Iterator[None]:
-    """Within it, the receivers below only note that the figures changed; they
-    are invalidated once when it ends. For code that fires many events about
-    changes already committed (a bulk unlock fires one per lockout)."""
-    depth = getattr(_batch, "depth", 0)
-    _batch.depth = depth + 1
-    try:
-        yield
-    finally:
-        _batch.depth = depth
-        if depth == 0 and getattr(_batch, "changed", False):
-            _batch.changed = False
-            invalidate()
-
-
 def on_change(
     sender: Any = None, event: events.LoginLimitEvent | None = None, **kwargs
 ):
     """`loginlimit_block` / `loginlimit_reset` receiver: invalidate once the
     change is committed (at once outside a transaction), so that no view can
     cache the figures from before it under the new token."""
-    from .models import Lockout
-
-    if getattr(_batch, "depth", 0):
-        _batch.changed = True
-        return
+    if events.once_after_batch(invalidate):
+        return  # many events about one change: invalidated once, at its end
     transaction.on_commit(invalidate, using=router.db_for_write(Lockout))
 
 

@@ -2,6 +2,8 @@
 
     from wagtail import hooks
 
+from .users import find_user
+
     @hooks.register("loginlimit_block")
     def on_block(event):
         ...
@@ -12,12 +14,17 @@ A hook or receiver that raises is logged and never breaks a login.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from django.dispatch import Signal
 from wagtail import hooks
+
+from .users import find_user
 
 logger = logging.getLogger(__name__)
 
@@ -104,8 +111,6 @@ class LoginLimitEvent:
         if self._user is _UNSET:
             self._user = None
             if self.username:
-                from .accounts import find_user  # accounts imports this module
-
                 self._user = find_user(self.username)
         return self._user
 
@@ -136,12 +141,34 @@ def emit(event: LoginLimitEvent) -> None:
             )
 
 
-def __getattr__(name: str):
-    """`REASON_UNLOCK` and `REASON_COMMAND`, kept as aliases of
-    `Lockout.LIFTED_UNLOCK` / `LIFTED_COMMAND` (read lazily: models cannot be
-    imported before the app registry is ready)."""
-    if name in ("REASON_UNLOCK", "REASON_COMMAND"):
-        from .models import Lockout
+# --- many events about one change ---
 
-        return getattr(Lockout, name.replace("REASON_", "LIFTED_"))
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+_batch = threading.local()
+
+
+@contextmanager
+def batch() -> Iterator[None]:
+    """Events fired within it belong to one change (a bulk unlock fires one per
+    lockout): receivers that need to act once per change rather than once per
+    event ask `once_after_batch()` to defer their work to its end."""
+    depth = getattr(_batch, "depth", 0)
+    if not depth:
+        _batch.pending = {}
+    _batch.depth = depth + 1
+    try:
+        yield
+    finally:
+        _batch.depth = depth
+        if not depth:
+            pending, _batch.pending = _batch.pending, {}
+            for func in pending.values():
+                func()
+
+
+def once_after_batch(func: Callable[[], None]) -> bool:
+    """Inside `batch()`: run `func` once when the batch ends (however often it
+    is asked for) and return True. Outside one: False, and nothing is run."""
+    if not getattr(_batch, "depth", 0):
+        return False
+    _batch.pending.setdefault(func, func)
+    return True

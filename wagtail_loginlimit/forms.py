@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import ngettext
 from wagtail.admin.forms.auth import LoginForm as WagtailLoginForm
 
-from .handler import status_for
+from .decision import status_of
 from .responses import lockout_message
 
 
@@ -30,9 +30,9 @@ class LoginLimitFormMixin:
 
     def get_invalid_login_error(self):
         error = super().get_invalid_login_error()
-        status = status_for(getattr(self, "request", None))
-        if status is None:
-            return error
+        status = status_of(getattr(self, "request", None))
+        if status is None or not (status.refused or status.counted):
+            return error  # nothing counted (plugin off, whitelisted, store down)
         if status.refused:
             return ValidationError(lockout_message(status), code="locked_out")
         return ValidationError(

@@ -7,12 +7,12 @@ no form is validated and no login page is rendered only to be replaced by the
 lockout page, which is what makes a refused login cheap under attack. Other
 login code is still refused by the authentication backend, after its view ran.
 
-Before a password is checked, the handler reserves one of the client's tries, so
-that a burst of parallel requests cannot all slip past the limit. A failure or a
-`login()` settles the reservation; code that calls `authenticate()` alone (API
-authentication, for instance) does neither, so this middleware gives the try back
-when the response leaves. Place it after `AuthenticationMiddleware`. It costs no
-query on requests that did not try a password.
+Before a password is checked, the decision reserves one of the client's tries,
+so that a burst of parallel requests cannot all slip past the limit. A failure
+or a `login()` settles the reservation; code that calls `authenticate()` alone
+(API authentication, for instance) does neither, so this middleware gives the
+try back when the response leaves. Place it after `AuthenticationMiddleware`.
+It costs no query on requests that did not try a password.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from django.conf import settings
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 
-from .handler import LoginLimitHandler, release_unresolved_try
-from .responses import axes_lockout_response
+from . import decision, outcomes, responses
+from .handler import LoginLimitHandler, username_of
 
 
 def is_login_view(view_func) -> bool:
@@ -50,7 +50,15 @@ class LoginLimitMiddleware:
         try:
             return self.get_response(request)
         finally:
-            release_unresolved_try(request)
+            outcomes.release_unsettled(request)
+
+    async def __acall__(self, request):
+        try:
+            return await self.get_response(request)
+        finally:
+            record = decision.record_of(request)
+            if record is not None and record.reserved is not None:
+                await sync_to_async(outcomes.release_unsettled)(request)
 
     def process_view(
         self, request: HttpRequest, view_func, view_args, view_kwargs
@@ -59,26 +67,24 @@ class LoginLimitMiddleware:
             return None
         if not is_login_view(view_func):
             return None
+        if not isinstance(AxesProxyHandler.get_implementation(), LoginLimitHandler):
+            return None
         # A body Django refuses to parse (too large, too many fields) raises
         # here, as it would in the view: a 400, not a login with no username.
         request.POST  # noqa: B018
         AxesProxyHandler.update_request(request)  # axes_ip_address and the rest
-        handler = AxesProxyHandler.get_implementation()
-        if isinstance(handler, LoginLimitHandler) and handler.refuses_early(request):
-            # Axes' middleware asks for the same response again: it is kept.
-            return axes_lockout_response(request)
-        return None
+        # Only a read: the view's own check still reserves the try of a
+        # client that is let through.
+        judged = decision.decide(
+            request, username_of(request), reserve=False, early=True
+        )
+        if not judged.refused:
+            return None
+        decision.refuse(request, judged)
+        # Axes' middleware asks for the same response again: it is kept.
+        return responses.axes_lockout_response(request)
 
     def process_exception(self, request, exception):
         """A login refused because the store is down must not become a 500 when
         the rest of the page needs the same unreachable database."""
-        from .unavailable import response_for_exception
-
-        return response_for_exception(request, exception)
-
-    async def __acall__(self, request):
-        try:
-            return await self.get_response(request)
-        finally:
-            if getattr(request, "loginlimit_reserved", None):
-                await sync_to_async(release_unresolved_try)(request)
+        return responses.response_for_exception(request, exception)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
-from . import conf, validation
+from . import code_settings, defaults, validation
 from .admin_forms import LoginLimitSettingsForm
 from .clients import (
     METHOD_IP,
@@ -46,33 +46,29 @@ SCOPE_CHOICES = [
     (SCOPE_USERNAME, _("Username")),
     (SCOPE_PAIR, _("IP address and username")),
 ]
-# The per-account count behind deactivation (see `accounts`): a counter scope,
-# never a lockout scope.
-SCOPE_ACCOUNT = "account"
-COUNTER_SCOPE_CHOICES = [*SCOPE_CHOICES, (SCOPE_ACCOUNT, _("Account"))]
 
 
 @register_setting(icon="lock")
 class LoginLimitSettings(BaseGenericSetting):
     enabled = models.BooleanField(
         _("enabled"),
-        default=True,
+        default=defaults.PANEL["enabled"],
         help_text=_("When off, failed logins are neither counted nor refused."),
     )
     allowed_retries = models.PositiveIntegerField(
         _("allowed retries"),
-        default=4,
+        default=defaults.PANEL["allowed_retries"],
         validators=[MinValueValidator(1)],
         help_text=_("Failed logins allowed before a lockout."),
     )
     lockout_duration = DurationSecondsField(
         _("lockout duration"),
-        default=1200,
+        default=defaults.PANEL["lockout_duration"],
         help_text=_("How long a normal lockout lasts."),
     )
     allowed_lockouts = models.PositiveIntegerField(
         _("allowed lockouts"),
-        default=4,
+        default=defaults.PANEL["allowed_lockouts"],
         validators=[MinValueValidator(1)],
         help_text=_(
             "Lockouts within the valid window before the next one is a long lockout."
@@ -80,19 +76,19 @@ class LoginLimitSettings(BaseGenericSetting):
     )
     long_duration = DurationSecondsField(
         _("long lockout duration"),
-        default=86400,
+        default=defaults.PANEL["long_duration"],
         help_text=_("How long a lockout of a repeat offender lasts."),
     )
     valid_duration = DurationSecondsField(
         _("valid window"),
-        default=43200,
+        default=defaults.PANEL["valid_duration"],
         help_text=_("A client's count is forgotten after this long without a failure."),
     )
     lockout_method = models.CharField(
         _("lock out by"),
         max_length=20,
         choices=METHOD_CHOICES,
-        default=METHOD_IP,
+        default=defaults.PANEL["lockout_method"],
         help_text=_(
             "What is counted: the IP address (IPv6 by network), the username, "
             "the pair, or each of the two on its own with the stricter one winning."
@@ -116,7 +112,7 @@ class LoginLimitSettings(BaseGenericSetting):
     )
     deactivate_after = models.PositiveIntegerField(
         _("deactivate accounts after"),
-        default=0,
+        default=defaults.PANEL["deactivate_after"],
         help_text=_(
             "Deactivate an account after this many lockouts' worth of failed logins "
             "against it, from any IP addresses (with 4 allowed retries, 2 means the "
@@ -127,12 +123,12 @@ class LoginLimitSettings(BaseGenericSetting):
         _("on lockout"),
         max_length=20,
         choices=NOTIFY_CHOICES,
-        default="log",
+        default=defaults.PANEL["lockout_notify"],
         blank=True,
     )
     notify_email_after = models.PositiveIntegerField(
         _("email after"),
-        default=4,
+        default=defaults.PANEL["notify_email_after"],
         help_text=_("Lockouts of one client before the administrators get an email."),
     )
 
@@ -182,7 +178,7 @@ class LoginLimitSettings(BaseGenericSetting):
         for key in ("lockout_duration", "valid_duration"):
             if getattr(self, key):
                 values[key] = timedelta(seconds=getattr(self, key))
-        code = conf.code_settings()
+        code = code_settings.code_settings()
         values.update(
             {key: code.values[key] for key in values.keys() & code.values.keys()}
         )
@@ -198,7 +194,7 @@ class LoginLimitSettings(BaseGenericSetting):
                     ),
                     code="too_long",
                     params={
-                        "setting": conf.SETTING_NAME,
+                        "setting": code_settings.SETTING_NAME,
                         "seconds": int(values["valid_duration"].total_seconds()),
                     },
                 )
@@ -206,27 +202,38 @@ class LoginLimitSettings(BaseGenericSetting):
         if errors:
             raise ValidationError(errors)
 
-    def as_values(self) -> dict[str, Any]:
-        """The stored values as `Config` holds them; entries that no longer
+    def stored_values(self) -> tuple:
+        """The stored panel values, in `defaults.PANEL` order (hashable, so
+        `conf` can memoise what it parses from them)."""
+        return tuple(getattr(self, key) for key in defaults.PANEL)
+
+    @staticmethod
+    def parse_stored(stored: tuple) -> dict[str, Any]:
+        """`stored_values()` as `Config` holds them; entries that no longer
         validate are skipped rather than breaking logins."""
+        raw = dict(zip(defaults.PANEL, stored, strict=True))
         return {
-            "enabled": self.enabled,
-            "allowed_retries": max(1, self.allowed_retries),
-            "lockout_duration": _stored_duration(self.lockout_duration),
-            "allowed_lockouts": max(1, self.allowed_lockouts),
-            "long_duration": _stored_duration(self.long_duration),
-            "valid_duration": _stored_duration(self.valid_duration),
-            "lockout_method": self.lockout_method,
+            "enabled": raw["enabled"],
+            "allowed_retries": max(1, raw["allowed_retries"]),
+            "lockout_duration": _stored_duration(raw["lockout_duration"]),
+            "allowed_lockouts": max(1, raw["allowed_lockouts"]),
+            "long_duration": _stored_duration(raw["long_duration"]),
+            "valid_duration": _stored_duration(raw["valid_duration"]),
+            "lockout_method": raw["lockout_method"],
             "whitelist": validation.parse_access_list(
-                self.whitelist, allow_usernames=True, strict=False
+                raw["whitelist"], allow_usernames=True, strict=False
             ),
             "blacklist": validation.parse_access_list(
-                self.blacklist, allow_usernames=False, strict=False
+                raw["blacklist"], allow_usernames=False, strict=False
             ),
-            "deactivate_after": self.deactivate_after,
-            "lockout_notify": validation.parse_notify(self.lockout_notify),
-            "notify_email_after": self.notify_email_after,
+            "deactivate_after": raw["deactivate_after"],
+            "lockout_notify": validation.parse_notify(raw["lockout_notify"]),
+            "notify_email_after": raw["notify_email_after"],
         }
+
+    def as_values(self) -> dict[str, Any]:
+        """The stored values as `Config` holds them."""
+        return self.parse_stored(self.stored_values())
 
 
 def _stored_duration(seconds: int) -> timedelta:
@@ -241,7 +248,7 @@ class FailureCounter(models.Model):
     client however many attempts it makes; deleted when the count is reset."""
 
     key = models.CharField(max_length=64, unique=True)
-    scope = models.CharField(max_length=20, choices=COUNTER_SCOPE_CHOICES)
+    scope = models.CharField(max_length=20, choices=SCOPE_CHOICES)
     ip_group = models.CharField(max_length=64, blank=True, default="")
     username = models.CharField(max_length=255, blank=True, default="")
     failures = models.PositiveIntegerField(default=0)

@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from wagtail.admin.utils import get_admin_base_url
 
 from . import security_log
-from .clients import SCOPE_PAIR, SCOPE_USERNAME, Client
+from .clients import SCOPE_PAIR, SCOPE_USERNAME, ClientIdentity
 from .conf import Config
 from .models import Lockout
 
@@ -37,7 +37,7 @@ FALLBACK_URL_NAME = "wagtailadmin_home"
 
 
 def notify_lockout(
-    lockout: Lockout, client: Client, config: Config, request=None
+    lockout: Lockout, client: ClientIdentity, config: Config, request=None
 ) -> None:
     """Called once for every lockout that begins."""
     if "log" in config.lockout_notify:
@@ -84,7 +84,7 @@ def report_url() -> str:
     return _url(REPORT_URL_NAME) or _url(FALLBACK_URL_NAME)
 
 
-def who(lockout: Lockout, client: Client) -> str:
+def who(lockout: Lockout, client: ClientIdentity) -> str:
     """What the lockout holds, for the subject: the IP (or IPv6 network), the
     username as typed (shown safely), or both."""
     ip = lockout.ip_address or client.ip_address or lockout.ip_group or "-"
@@ -96,7 +96,7 @@ def who(lockout: Lockout, client: Client) -> str:
     return ip
 
 
-def email_context(lockout: Lockout, client: Client) -> dict:
+def email_context(lockout: Lockout, client: ClientIdentity) -> dict:
     return {
         "who": who(lockout, client),
         "site_name": getattr(settings, "WAGTAIL_SITE_NAME", "") or "",
@@ -132,7 +132,7 @@ def build_email(
 
 
 def build_lockout_email(
-    lockout: Lockout, client: Client, to: list[str]
+    lockout: Lockout, client: ClientIdentity, to: list[str]
 ) -> EmailMultiAlternatives:
     return build_email(LOCKOUT_TEMPLATES, email_context(lockout, client), to)
 
@@ -157,7 +157,9 @@ def _send(what: str, templates: tuple[str, str, str], context, config: Config) -
     return True
 
 
-def send_lockout_email(lockout: Lockout, client: Client, config: Config) -> bool:
+def send_lockout_email(
+    lockout: Lockout, client: ClientIdentity, config: Config
+) -> bool:
     """Send the lockout's email (`notify_lockout` is called once per lockout,
     so it is sent once); True if it went out."""
     return _send(

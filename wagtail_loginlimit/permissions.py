@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from wagtail.permission_policies import ModelPermissionPolicy
 
 from . import compat
+from .models import Deactivation, Lockout
 
 APP_LABEL = "wagtail_loginlimit"
 CODENAME = "manage_loginlimit"
@@ -45,16 +46,12 @@ def register_policies() -> None:
     global _registered
     if _registered:
         return
-    from .models import Deactivation, Lockout
-
     for model in (Lockout, Deactivation):
         compat.register_policy(model, LoginLimitPermissionPolicy(model))
     _registered = True
 
 
 def policy() -> LoginLimitPermissionPolicy:
-    from .models import Lockout
-
     register_policies()
     return compat.get_policy(Lockout)
 

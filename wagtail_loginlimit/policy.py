@@ -18,6 +18,8 @@ import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from . import defaults
+
 PENDING_TTL = timedelta(seconds=60)
 
 ALLOWED = "allowed"
@@ -25,13 +27,17 @@ LOCKED = "locked"
 BUSY = "busy"  # every remaining try is already being checked by another request
 
 
+def _seconds(key: str) -> timedelta:
+    return timedelta(seconds=defaults.PANEL[key])
+
+
 @dataclass(frozen=True)
 class Limits:
-    allowed_retries: int = 4
-    lockout_duration: timedelta = timedelta(seconds=1200)
-    allowed_lockouts: int = 4
-    long_duration: timedelta = timedelta(seconds=86400)
-    valid_duration: timedelta = timedelta(seconds=43200)
+    allowed_retries: int = defaults.PANEL["allowed_retries"]
+    lockout_duration: timedelta = _seconds("lockout_duration")
+    allowed_lockouts: int = defaults.PANEL["allowed_lockouts"]
+    long_duration: timedelta = _seconds("long_duration")
+    valid_duration: timedelta = _seconds("valid_duration")
 
     @property
     def long_lockout_at(self) -> int:
@@ -69,8 +75,9 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class Lockout:
-    """A lockout that a failure has just started."""
+class StartedLockout:
+    """A lockout that a failure has just started (`models.Lockout` is its
+    record)."""
 
     started_at: datetime
     ends_at: datetime
@@ -132,7 +139,7 @@ def release(state: CounterState) -> CounterState:
 
 def record_failure(
     state: CounterState, now: datetime, limits: Limits
-) -> tuple[CounterState, Lockout | None]:
+) -> tuple[CounterState, StartedLockout | None]:
     """Count one failure; start a lockout when the count reaches a multiple of
     `allowed_retries` (a long one at `allowed_retries * allowed_lockouts`)."""
     failures = state.failures + 1
@@ -147,7 +154,7 @@ def record_failure(
         return state, None
     is_long = failures >= limits.long_lockout_at
     duration = limits.long_duration if is_long else limits.lockout_duration
-    lockout = Lockout(
+    lockout = StartedLockout(
         started_at=now,
         ends_at=now + duration,
         is_long=is_long,

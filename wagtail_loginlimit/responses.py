@@ -1,28 +1,35 @@
-"""What a refused or locked-out login gets back: a page in the Wagtail admin look
-(or JSON for API clients) with HTTP 429 and `Retry-After`; 403 for a blacklisted
-address. Nothing in it depends on whether the username exists, and the username
-is never echoed."""
+"""What a refused login gets back: a page in the Wagtail admin look (or JSON for
+API clients) with HTTP 429 and `Retry-After` for a lockout, 403 for a
+blacklisted address, 503 while the store cannot be reached. Nothing in it
+depends on whether the username exists, and the username is never echoed."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 
-from .handler import LoginStatus, status_for
-from .policy import LOCKED, Verdict
+from .decision import Decision, ensure_record, record_of, refused_by_something_else
 
 TEMPLATE = "wagtail_loginlimit/lockout.html"
-RESPONSE_ATTR = "loginlimit_response"
+UNAVAILABLE_TEMPLATE = "wagtail_loginlimit/unavailable.html"
+UNAVAILABLE_PLAIN_TEMPLATE = "wagtail_loginlimit/unavailable_plain.html"
+# Seconds a client is asked to wait while the store is down: a restart or
+# fail-over, not an outage.
+UNAVAILABLE_RETRY_AFTER = 30
 
 
-def lockout_message(status: LoginStatus) -> str:
+def lockout_message(status: Decision) -> str:
     if status.blacklisted:
         return _("Logins from your network are not allowed.")
+    if status.unavailable:
+        return unavailable_message()
     if status.locked_until is None:
         return _("Too many failed login attempts. Please try again later.")
     wait = _wait(status)
@@ -31,7 +38,7 @@ def lockout_message(status: LoginStatus) -> str:
             "Too many failed login attempts, again and again: logins are blocked "
             "for %(duration)s."
         ) % {"duration": wait}
-    if status.verdict.status == "busy":
+    if status.busy:
         return _(
             "Too many login attempts at once. Please try again in %(duration)s."
         ) % {"duration": wait}
@@ -40,7 +47,13 @@ def lockout_message(status: LoginStatus) -> str:
     }
 
 
-def _wait(status: LoginStatus) -> str:
+def unavailable_message() -> str:
+    return _(
+        "Signing in is temporarily unavailable. Please try again in a few minutes."
+    )
+
+
+def _wait(status: Decision) -> str:
     """How long until the lockout ends, rounded up to the minute: a lockout of
     20 minutes reads "20 minutes" (as `Retry-After: 1200` says), not 19."""
     seconds = status.retry_after or 0
@@ -55,7 +68,7 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
-def lockout_response(request: HttpRequest, status: LoginStatus) -> HttpResponse:
+def lockout_response(request: HttpRequest, status: Decision) -> HttpResponse:
     message = lockout_message(status)
     code = 403 if status.blacklisted else 429
     if wants_json(request):
@@ -83,22 +96,62 @@ def lockout_response(request: HttpRequest, status: LoginStatus) -> HttpResponse:
     return response
 
 
-def axes_lockout_response(request, original_response=None, credentials=None):
-    """`AXES_LOCKOUT_CALLABLE`: axes' middleware calls it for every request the
-    handler flagged as locked out. Made once per request: a login refused
-    before its view ran already has its response when axes asks again."""
-    made = getattr(request, RESPONSE_ATTR, None)
-    if made is not None:
-        return made
-    status = status_for(request)
-    if status is not None and status.unavailable:
-        from .unavailable import unavailable_response  # imports this module
-
-        response = unavailable_response(request)
+def unavailable_response(request: HttpRequest) -> HttpResponse:
+    """HTTP 503 in the Wagtail admin look (JSON for API clients). Nothing in it
+    depends on the username or the database."""
+    text = unavailable_message()
+    if wants_json(request):
+        response: HttpResponse = JsonResponse(
+            {"detail": text, "retry_after": UNAVAILABLE_RETRY_AFTER}, status=503
+        )
     else:
-        if status is None:
-            # Flagged by something other than this plugin's handler.
-            status = LoginStatus(Verdict(LOCKED, 0), timezone.now())
-        response = lockout_response(request, status)
-    setattr(request, RESPONSE_ATTR, response)
+        context = {"message": text, "back_url": request.path}
+        try:
+            response = TemplateResponse(
+                request, UNAVAILABLE_TEMPLATE, context, status=503
+            )
+            response.render()
+        except DatabaseError:
+            # The admin look reads the signed-in user's theme from the database;
+            # with the database down, a plain page is better than a 500.
+            body = render_to_string(UNAVAILABLE_PLAIN_TEMPLATE, context)
+            response = HttpResponse(body, status=503)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+    response["Cache-Control"] = "no-store"
     return response
+
+
+def refusal_response(request: HttpRequest) -> HttpResponse:
+    """The page for a refused attempt, made once per request."""
+    record = ensure_record(request)
+    if record.response is None:
+        status = record.decision
+        if status is None or status.allowed:
+            # Flagged by something other than this plugin's decision.
+            status = refused_by_something_else()
+        if status.unavailable:
+            record.response = unavailable_response(request)
+        else:
+            record.response = lockout_response(request, status)
+    return record.response
+
+
+def axes_lockout_response(request, original_response=None, credentials=None):
+    """`AXES_LOCKOUT_CALLABLE`: axes' middleware calls it for every request
+    flagged as locked out."""
+    return refusal_response(request)
+
+
+def response_for_exception(request: HttpRequest, exception: Exception):
+    """The 503 for a database error raised while a login that was refused for
+    that very reason renders (Wagtail's login page reads the database); None,
+    so Django handles it as usual, for anything else."""
+    record = record_of(request)
+    status = record.decision if record else None
+    if (
+        isinstance(exception, DatabaseError)
+        and status is not None
+        and status.unavailable
+    ):
+        return unavailable_response(request)
+    return None

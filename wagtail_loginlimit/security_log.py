@@ -26,7 +26,7 @@ import json
 import logging
 import time
 
-from .clients import Client
+from .clients import ClientIdentity
 
 logger = logging.getLogger("wagtail_loginlimit.security")
 
@@ -61,11 +61,11 @@ def printable(text: str | None) -> str:
     )
 
 
-def _ip(client: Client) -> str:
+def _ip(client: ClientIdentity) -> str:
     return client.ip_address or "-"
 
 
-def network(client: Client) -> str:
+def network(client: ClientIdentity) -> str:
     """The network `client` is counted under, always with its prefix length
     (`2001:db8:1:2::/64`, `198.51.100.4/32`), or `-` when unknown. Parsed
     again here, so that only a network can ever stand in the `net=` field."""
@@ -75,7 +75,7 @@ def network(client: Client) -> str:
         return "-"
 
 
-def log_failure(client: Client, failures: int, tries_left: int) -> None:
+def log_failure(client: ClientIdentity, failures: int, tries_left: int) -> None:
     logger.warning(
         "loginlimit failure ip=%s failures=%d remaining=%d net=%s user=%s",
         _ip(client),
@@ -87,7 +87,7 @@ def log_failure(client: Client, failures: int, tries_left: int) -> None:
 
 
 def log_lockout(
-    client: Client, scope: str, ends_at, is_long: bool, failures: int
+    client: ClientIdentity, scope: str, ends_at, is_long: bool, failures: int
 ) -> None:
     logger.warning(
         "loginlimit lockout ip=%s by=%s until=%s long=%s failures=%d net=%s user=%s",
@@ -101,7 +101,7 @@ def log_lockout(
     )
 
 
-def log_refused(client: Client, reason: str) -> None:
+def log_refused(client: ClientIdentity, reason: str) -> None:
     logger.info(
         "loginlimit refused ip=%s reason=%s net=%s user=%s",
         _ip(client),

@@ -13,7 +13,7 @@ from django.db import router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit_log, dashboard_cache, events, policy, storage
+from . import audit_log, events, policy, storage
 from .clients import (
     SCOPE_IP,
     SCOPE_PAIR,
@@ -23,7 +23,7 @@ from .clients import (
     parse_ip,
 )
 from .conf import get_config
-from .models import SCOPE_ACCOUNT, FailureCounter, Lockout
+from .models import FailureCounter, Lockout
 
 
 @dataclass
@@ -40,15 +40,13 @@ class UnlockResult:
 
     @property
     def forgotten(self) -> list[FailureCounter]:
-        """The clients' counts that still held failures (not expired, not an
-        account row left by an older version)."""
+        """The clients' counts that still held failures (not expired)."""
         now = timezone.now()
         limits = get_config().limits
         return [
             counter
             for counter in self.counters
-            if counter.scope != SCOPE_ACCOUNT
-            and policy.refresh(storage.counter_state(counter), now, limits).failures
+            if policy.refresh(storage.counter_state(counter), now, limits).failures
         ]
 
     def __bool__(self) -> bool:
@@ -84,7 +82,7 @@ def normalize_ip_group(ip: str, ipv6_prefix: int | None = None) -> str:
 
 
 def _reset_scope(lockout: Lockout) -> dict[str, str]:
-    """The `storage.reset` arguments that end `lockout` and its client's counts."""
+    """The `storage.clear_and_lift` arguments that end `lockout` and its client's counts."""
     if lockout.scope == SCOPE_IP:
         return {"ip_group": lockout.ip_group}
     if lockout.scope == SCOPE_USERNAME:
@@ -135,14 +133,14 @@ def unlock_lockouts(
     log it and fire `loginlimit_reset`. Returns how many lockouts were lifted
     (lockouts of the same client lifted along with a chosen one count too).
 
-    The clients are reset together, a few queries per `storage.reset_many`
+    The clients are reset together, a few queries per `storage.clear_and_lift_many`
     batch rather than per lockout, so that "select all" after an attack ends
     in one request."""
     now = timezone.now()
     scopes = _scopes_to_reset(lockouts, now)
     result = UnlockResult()
     if scopes:
-        step = storage.reset_many(scopes, reason=reason, by=by, now=now)
+        step = storage.clear_and_lift_many(scopes, reason=reason, by=by, now=now)
         _merge(result, step, set())
     _announce(result, by=by, reason=reason, now=now, request=request)
     return result.count
@@ -174,7 +172,7 @@ def unlock(
             scope["username"] = normalize_username(username)
         if not scope:
             raise ValueError(_("Name an IP address, a username, or everything."))
-    step = storage.reset(**scope, reason=reason, by=by, now=now)
+    step = storage.clear_and_lift(**scope, reason=reason, by=by, now=now)
     result = UnlockResult()
     _merge(result, step, set())
     _announce(result, by=by, reason=reason, now=now, request=request)
@@ -196,7 +194,7 @@ def _announce(result: UnlockResult, *, by, reason: str, now, request) -> None:
     if not result:
         return
     for lockout in result.lockouts:
-        # storage.reset() returns the rows as they were; show them as they are.
+        # storage.clear_and_lift() returns the rows as they were; show them as they are.
         lockout.lifted_at = now
         lockout.lifted_by = by
         lockout.lift_reason = reason
@@ -208,8 +206,8 @@ def _announce(result: UnlockResult, *, by, reason: str, now, request) -> None:
 
 def _send(result: UnlockResult, *, by, reason: str, request) -> None:
     audit_log.log_unlocks(result.lockouts, by=by, reason=reason)
-    # One event per lockout, but the dashboard's figures are dropped once.
-    with dashboard_cache.invalidated_once():
+    # One event per lockout, all of one change (the dashboard redraws once).
+    with events.batch():
         _fire_events(result, by=by, reason=reason, request=request)
 
 

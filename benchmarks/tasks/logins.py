@@ -52,11 +52,13 @@ def _lockout_check(address: str) -> Callable[[], None]:
     from django.utils import timezone
 
     from wagtail_loginlimit import storage
-    from wagtail_loginlimit.clients import Client, counter_keys
+    from wagtail_loginlimit.clients import ClientIdentity, counter_keys
     from wagtail_loginlimit.conf import Config
 
     config = Config()
-    keys = counter_keys(Client.build(address, site.ADMIN), config.lockout_method)
+    keys = counter_keys(
+        ClientIdentity.build(address, site.ADMIN), config.lockout_method
+    )
 
     def check():
         if storage.begin_attempt(keys, timezone.now(), config.limits).allowed:

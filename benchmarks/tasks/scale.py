@@ -22,7 +22,12 @@ from django.utils import timezone
 
 from benchmarks import measure, site
 from wagtail_loginlimit import storage
-from wagtail_loginlimit.clients import SCOPE_IP, Client, CounterKey, counter_keys
+from wagtail_loginlimit.clients import (
+    SCOPE_IP,
+    ClientIdentity,
+    CounterKey,
+    counter_keys,
+)
 from wagtail_loginlimit.conf import Config
 from wagtail_loginlimit.models import FailureCounter, Lockout
 
@@ -189,7 +194,7 @@ def use_database(name: str) -> None:
 def _actions(repeat: int) -> dict[str, tuple[Callable[[], Any], int]]:
     """name -> (one measured call, calls per round), on the current database."""
     config = Config()
-    client = Client.build(fill_ip(0), None)  # locked out by the fill
+    client = ClientIdentity.build(fill_ip(0), None)  # locked out by the fill
     keys = counter_keys(client, config.lockout_method)
 
     def check(verdict) -> None:

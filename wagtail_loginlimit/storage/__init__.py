@@ -7,8 +7,8 @@ rules of `policy`, atomically across processes and servers. Lockout records,
 deactivation records and axes' logs always stay in the database, where the
 admin reports read them.
 
-An unreachable store raises `StoreUnavailable`; the handler decides what the
-login gets (`on_store_error`).
+An unreachable store raises `StoreUnavailable`; `decision` decides what the
+login gets (`on_store_error`, see `errors`).
 """
 
 from __future__ import annotations
@@ -18,18 +18,21 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from .. import policy
-from ..clients import Client, CounterKey
-from ..conf import code_value
+from ..clients import ClientIdentity, CounterKey
+from ..code_settings import code_value
 from ..models import FailureCounter, Lockout
 from . import database
-from .base import CounterStore, Match, Scopes, StoreUnavailable
+from .base import CounterStore, Match, Scopes
+from .cache import CacheStore
 from .database import DatabaseStore, counter_state
+from .errors import DATABASE_DOWN, StoreUnavailable, log_store_error
 
 __all__ = [
+    "DATABASE_DOWN",
+    "log_store_error",
     "FailureResult",
     "ResetResult",
     "Scopes",
@@ -41,12 +44,9 @@ __all__ = [
     "peek",
     "record_failure",
     "release",
-    "reset",
-    "reset_many",
+    "clear_and_lift",
+    "clear_and_lift_many",
 ]
-
-# Errors that mean "the database cannot be reached", not a bug.
-DATABASE_DOWN = (OperationalError, InterfaceError)
 
 _database_store = DatabaseStore()
 _cache_stores: dict[str, CounterStore] = {}
@@ -58,8 +58,6 @@ def get_store() -> CounterStore:
         return _database_store
     alias = code_value("cache_alias")
     if alias not in _cache_stores:
-        from .cache import CacheStore
-
         _cache_stores[alias] = CacheStore(alias)
     return _cache_stores[alias]
 
@@ -126,7 +124,7 @@ class FailureResult:
 
 
 def record_failure(
-    keys: list[CounterKey], client: Client, now: datetime, limits: policy.Limits
+    keys: list[CounterKey], client: ClientIdentity, now: datetime, limits: policy.Limits
 ) -> FailureResult:
     """Count a failure on each of the client's counters; record any lockout."""
     store = get_store()
@@ -145,7 +143,7 @@ def record_failure(
 
 
 def _record_lockout(
-    key: CounterKey, lockout: policy.Lockout, client: Client
+    key: CounterKey, lockout: policy.StartedLockout, client: ClientIdentity
 ) -> Lockout:
     return Lockout.objects.create(
         key=key.digest,
@@ -170,7 +168,7 @@ class ResetResult:
     lockouts: list[Lockout] = field(default_factory=list)
 
 
-def reset(
+def clear_and_lift(
     *,
     keys: list[CounterKey] | None = None,
     ip_group: str | None = None,
@@ -190,20 +188,22 @@ def reset(
     elif ip_group is not None or username is not None:
         match = Match(ip_group=ip_group, username=username)
     else:
-        raise ValueError("reset() needs keys, ip_group, username or everything.")
+        raise ValueError(
+            "clear_and_lift() needs keys, ip_group, username or everything."
+        )
     store = get_store()
     with unavailable_as(store), database.atomic():
         return _reset(store, match, reason=reason, by=by, now=now)
 
 
-def reset_many(
+def clear_and_lift_many(
     scopes: Scopes,
     *,
     reason: str = "",
     by=None,
     now: datetime | None = None,
 ) -> ResetResult:
-    """`reset()` of many clients at once (a bulk unlock): what resetting each of
+    """`clear_and_lift()` of many clients at once (a bulk unlock): what resetting each of
     `scopes` in turn would forget and lift, in one transaction and a few
     queries per `database.BATCH` scopes rather than per client."""
     now = now or timezone.now()

@@ -15,23 +15,13 @@ from ..clients import CounterKey
 from ..models import FailureCounter
 
 
-class StoreUnavailable(Exception):
-    """The store could not be reached (server down, connection refused or lost,
-    timeout). Carries the store's name and the original error as `__cause__`."""
-
-    def __init__(self, store: str, error: BaseException) -> None:
-        self.store = store
-        self.error = error
-        super().__init__(f"{store}: {type(error).__name__}: {error}")
-
-
 @dataclass(frozen=True)
 class Outcome:
     """What one failure did to one counter."""
 
     key: CounterKey
     state: policy.CounterState
-    lockout: policy.Lockout | None
+    lockout: policy.StartedLockout | None
 
 
 @dataclass(frozen=True)

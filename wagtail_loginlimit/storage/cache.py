@@ -37,6 +37,7 @@ from .. import policy
 from ..clients import SCOPE_IP, SCOPE_PAIR, SCOPE_USERNAME, CounterKey
 from ..models import FailureCounter
 from . import base
+from .errors import StoreUnavailable
 
 PREFIX = "loginlimit"
 # Conflicting updates of one client before the store gives up (and the login
@@ -361,7 +362,7 @@ class CacheStore(base.CounterStore):
                     return result
                 except WatchError:
                     _back_off(conflicts)
-        raise base.StoreUnavailable(
+        raise StoreUnavailable(
             self.name,
             RuntimeError(
                 f"a counter was changed by other requests {MAX_CONFLICTS} times "

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core import checks
+from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
-from ..conf import SETTING_NAME, code_settings, code_value
+from ..code_settings import SETTING_NAME, code_settings, code_value
+from .cache import redis_client
 
 
 @checks.register(checks.Tags.caches, checks.Tags.security)
@@ -27,10 +29,6 @@ def check_store(app_configs=None, **kwargs):
                 id="wagtail_loginlimit.E021",
             )
         ]
-    from django.core.cache import caches
-
-    from .cache import redis_client
-
     backend = caches_setting[alias].get("BACKEND", "")
     try:
         redis_client(caches[alias])

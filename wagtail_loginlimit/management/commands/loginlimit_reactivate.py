@@ -4,7 +4,7 @@ plugin deactivated active again (with --force, any inactive account)."""
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 
-from wagtail_loginlimit import accounts
+from wagtail_loginlimit import accounts, users
 from wagtail_loginlimit.models import Deactivation
 from wagtail_loginlimit.security_log import printable
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, username: str, force: bool = False, **options):
-        user = accounts.find_user(username)
+        user = users.find_user(username)
         if user is None:
             raise CommandError(
                 _("There is no account with the username “%(username)s”.")

@@ -1,0 +1,180 @@
+"""`WAGTAIL_LOGINLIMIT`, the Django setting through which code fixes values
+(and wins over the admin): parsed and validated once, read lazily and re-read
+on Django's `setting_changed`, so `override_settings` works in tests.
+
+Read without the database: the store settings must be known when it is down.
+`conf.get_config()` merges these values with the editors' Wagtail setting.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.signals import setting_changed
+from django.core.validators import validate_email
+from django.dispatch import receiver
+from django.utils.translation import gettext_lazy as _
+
+from . import defaults, validation
+
+logger = logging.getLogger(__name__)
+
+SETTING_NAME = "WAGTAIL_LOGINLIMIT"
+
+STORES = ("database", "cache")
+ON_STORE_ERROR_CHOICES = ("refuse", "allow")
+DURATION_KEYS = defaults.DURATION_KEYS
+
+
+def parse_value(key: str, value: Any) -> Any:
+    """One configuration value, validated and in the type `Config` holds."""
+    label = key
+    if key == "enabled":
+        return validation.parse_bool(value, label=label)
+    if key in ("allowed_retries", "allowed_lockouts"):
+        return validation.parse_count(value, minimum=1, label=label)
+    if key in ("deactivate_after", "notify_email_after"):
+        return validation.parse_count(value, minimum=0, label=label)
+    if key in DURATION_KEYS:
+        return validation.parse_duration(value, label=label)
+    if key == "lockout_method":
+        return validation.parse_method(value)
+    if key == "whitelist":
+        return validation.parse_access_list(value, allow_usernames=True)
+    if key == "blacklist":
+        return validation.parse_access_list(value, allow_usernames=False)
+    if key == "lockout_notify":
+        return validation.parse_notify(value)
+    if key == "ipv6_prefix":
+        prefix = validation.parse_count(value, minimum=1, label=label)
+        if prefix > 128:
+            raise ValidationError(
+                _("ipv6_prefix must be between 1 and 128."), code="max_value"
+            )
+        return prefix
+    if key == "retention_days":
+        return validation.parse_count(value, minimum=1, label=label)
+    if key == "notify_recipients":
+        return _parse_recipients(value)
+    if key == "store":
+        return _parse_choice(key, value, STORES)
+    if key == "on_store_error":
+        return _parse_choice(key, value, ON_STORE_ERROR_CHOICES)
+    if key == "cache_alias":
+        if not isinstance(value, str) or not value.strip():
+            raise ValidationError(
+                _("cache_alias must be the name of a cache in CACHES, not %(value)r."),
+                code="invalid",
+                params={"value": value},
+            )
+        return value.strip()
+    raise ValidationError(
+        _("Unknown key %(key)r; known keys: %(keys)s."),
+        code="unknown_key",
+        params={"key": key, "keys": ", ".join(defaults.ALL)},
+    )
+
+
+def _parse_choice(key: str, value: Any, choices: tuple[str, ...]) -> str:
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text not in choices:
+        raise ValidationError(
+            _("%(key)s must be one of %(choices)s, not %(value)r."),
+            code="invalid_choice",
+            params={"key": key, "choices": ", ".join(choices), "value": value},
+        )
+    return text
+
+
+def _parse_recipients(value: Any) -> tuple[str, ...]:
+    """A list of email addresses (a bare string is refused: "a@x, b@y" is
+    ambiguous)."""
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ValidationError(
+            _("notify_recipients must be a list of email addresses, not %(value)r."),
+            code="invalid",
+            params={"value": value},
+        )
+    addresses = []
+    for item in value:
+        address = item.strip() if isinstance(item, str) else ""
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ValidationError(
+                _("notify_recipients: %(value)r is not an email address."),
+                code="invalid",
+                params={"value": item},
+            ) from None
+        if address not in addresses:
+            addresses.append(address)
+    return tuple(addresses)
+
+
+class CodeSettings:
+    """`WAGTAIL_LOGINLIMIT` as parsed values, with the errors of bad ones."""
+
+    def __init__(self, raw: Any) -> None:
+        self.turned_off = raw is False
+        self.values: dict[str, Any] = {}
+        self.errors: dict[str, ValidationError] = {}
+        if raw is None or raw is True or raw is False:
+            return
+        if not isinstance(raw, dict):
+            self.errors[SETTING_NAME] = ValidationError(
+                _("%(name)s must be a dict, True or False, not %(type)s."),
+                params={"name": SETTING_NAME, "type": type(raw).__name__},
+            )
+            return
+        for key, value in raw.items():
+            try:
+                self.values[key] = parse_value(key, value)
+            except ValidationError as error:
+                self.errors[key] = error
+        # A value that conflicts with another is ignored like any invalid one.
+        for key, error in validation.check_consistency(self.values).items():
+            self.values.pop(key, None)
+            self.errors[key] = error
+
+    @property
+    def fixed_keys(self) -> frozenset[str]:
+        """Panel keys the admin shows read-only."""
+        if self.turned_off:
+            return frozenset(defaults.PANEL)
+        return frozenset(key for key in self.values if key in defaults.PANEL)
+
+
+_code_settings: CodeSettings | None = None
+
+
+def code_settings() -> CodeSettings:
+    global _code_settings
+    if _code_settings is None:
+        _code_settings = CodeSettings(getattr(settings, SETTING_NAME, None))
+        for key, error in _code_settings.errors.items():
+            logger.error(
+                "%s[%r] is invalid and ignored (default used): %s",
+                SETTING_NAME,
+                key,
+                "; ".join(error.messages),
+            )
+    return _code_settings
+
+
+@receiver(setting_changed)
+def _reload(sender, setting, **kwargs):
+    global _code_settings
+    if setting == SETTING_NAME:
+        _code_settings = None
+
+
+def code_value(key: str) -> Any:
+    """A code-only key's value (`WAGTAIL_LOGINLIMIT`, else its default), read
+    without the database: the store settings must be known when it is down."""
+    code = code_settings()
+    if key in code.values:
+        return code.values[key]
+    return parse_value(key, defaults.CODE_ONLY[key])

@@ -1,0 +1,286 @@
+"""One decision for every attempt: may this client try a secret now?
+
+Every entry point asks `decide()`: axes' backend before a password is checked,
+the early refusal of `LoginLimitMiddleware`, axes' `is_locked()`, and any other
+door into the site. It weighs the configuration, the lists, the client's
+counters and the store-down policy (`on_store_error`) the same way for all of
+them, and returns a `Decision`.
+
+What a request was judged lives in one `AttemptRecord` on the request
+(`request.loginlimit`, like `request.user`): the decision the page shows, the
+try reserved for it, the store error met, the refusal response. The form, the
+responses and the middleware read it; nothing else of this plugin is set on a
+request (axes' own `axes_*` attributes are axes').
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from axes.helpers import get_client_ip_address
+from django.http import HttpRequest
+from django.utils import timezone
+
+from . import policy, security_log, storage
+from .clients import SCOPE_IP, ClientIdentity, CounterKey, counter_keys
+from .code_settings import code_value
+from .conf import Config, get_config
+
+RECORD_ATTR = "loginlimit"
+
+# Why a decision was made. Refused:
+LOCKED = policy.LOCKED  # locked out (HTTP 429)
+BUSY = policy.BUSY  # every try left is being checked by another request (429)
+BLACKLISTED = "blacklisted"  # the address is on the blacklist (403)
+UNAVAILABLE = "unavailable"  # the store cannot be reached (503)
+# Allowed:
+ALLOWED = policy.ALLOWED  # counted: a failure will count against the client
+EXEMPT = "exempt"  # not counted: the plugin is off, the client whitelisted, or
+# nothing to count (no username for a method that counts usernames)
+UNPROTECTED = "unprotected"  # not counted: the store is down and
+# `on_store_error = "allow"`
+UNDECIDED = "undecided"  # an early, read-only look could not tell: the check
+# before the password decides
+
+_ALLOWED = frozenset({ALLOWED, EXEMPT, UNPROTECTED, UNDECIDED})
+_OPEN = policy.Verdict(policy.ALLOWED, 0)
+_SHUT = policy.Verdict(policy.LOCKED, 0)
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer for one attempt, and what the login page tells the person."""
+
+    reason: str
+    now: datetime
+    client: ClientIdentity | None = None
+    keys: tuple[CounterKey, ...] = ()
+    verdict: policy.Verdict = _OPEN
+    config: Config | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.reason in _ALLOWED
+
+    @property
+    def refused(self) -> bool:
+        return not self.allowed
+
+    @property
+    def counted(self) -> bool:
+        """Whether a failure of this attempt counts against the client."""
+        return self.reason == ALLOWED
+
+    @property
+    def blacklisted(self) -> bool:
+        return self.reason == BLACKLISTED
+
+    @property
+    def unavailable(self) -> bool:
+        return self.reason == UNAVAILABLE
+
+    @property
+    def busy(self) -> bool:
+        return self.reason == BUSY
+
+    @property
+    def tries_left(self) -> int:
+        return self.verdict.tries_left
+
+    @property
+    def locked_until(self) -> datetime | None:
+        return self.verdict.locked_until
+
+    @property
+    def is_long(self) -> bool:
+        return self.verdict.is_long
+
+    @property
+    def retry_after(self) -> int | None:
+        """Seconds until the client may try again (`Retry-After`); None when
+        waiting does not help (blacklisted) or is not known (store down)."""
+        if self.reason in (BLACKLISTED, UNAVAILABLE) or self.allowed:
+            return None
+        return self.verdict.retry_after(self.now)
+
+    def with_verdict(self, verdict: policy.Verdict) -> Decision:
+        """The same attempt after a failure changed its count."""
+        reason = ALLOWED if verdict.allowed else verdict.status
+        return Decision(reason, self.now, self.client, self.keys, verdict, self.config)
+
+
+def refused_by_something_else(now: datetime | None = None) -> Decision:
+    """For a request that axes' middleware flags as locked out without this
+    plugin having judged it."""
+    return Decision(LOCKED, now or timezone.now(), verdict=_SHUT)
+
+
+@dataclass
+class AttemptRecord:
+    """What this plugin judged a request: one per request, `request.loginlimit`."""
+
+    # What the page shows: the last decision, or the outcome of a failure.
+    decision: Decision | None = None
+    # A try reserved before a password check and not settled yet: given back
+    # when the response leaves unless a failure or a login settles it.
+    reserved: Decision | None = None
+    # The store failed during this request: the decision it led to. The rest
+    # of the request leaves the store alone (one log line per request).
+    store_down: Decision | None = None
+    # The refusal page, made once (axes' middleware asks again).
+    response: Any = None
+    # Extra state other entry points keep per request, by name.
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def django_request(request: Any) -> HttpRequest | Any:
+    """The `HttpRequest` behind a wrapper (Django REST framework's `Request`
+    passes itself to `authenticate()`): the record must live on the request
+    the middleware sees, or a reserved try is never given back."""
+    inner = getattr(request, "_request", None)
+    while isinstance(inner, HttpRequest):
+        request, inner = inner, getattr(inner, "_request", None)
+    return request
+
+
+def record_of(request: Any) -> AttemptRecord | None:
+    """The request's record, if this plugin judged it."""
+    if request is None:
+        return None
+    return getattr(django_request(request), RECORD_ATTR, None)
+
+
+def ensure_record(request: Any) -> AttemptRecord:
+    request = django_request(request)
+    record = getattr(request, RECORD_ATTR, None)
+    if record is None:
+        record = AttemptRecord()
+        setattr(request, RECORD_ATTR, record)
+    return record
+
+
+def status_of(request: Any) -> Decision | None:
+    """What the login page should say for `request` (None: nothing judged)."""
+    record = record_of(request)
+    return record.decision if record else None
+
+
+def ip_address_of(request: Any) -> str | None:
+    """The client's address as django-axes sees it (axes' own setting for
+    proxies decides whether `X-Forwarded-For` is trusted)."""
+    address = getattr(request, "axes_ip_address", None)
+    if address is None and request is not None:
+        try:
+            address = get_client_ip_address(request)
+        except Exception:  # a hostile header must not become a 500
+            address = None
+    return address
+
+
+def identity(request: Any, username: str | None, config: Config) -> ClientIdentity:
+    return ClientIdentity.build(ip_address_of(request), username, config.ipv6_prefix)
+
+
+def keys_for(client: ClientIdentity, config: Config) -> tuple[CounterKey, ...]:
+    """The counters the attempt counts under; scopes that count a username are
+    left out when no username was given (there is nothing to count them by)."""
+    keys = counter_keys(client, config.lockout_method)
+    if not client.username:
+        keys = [key for key in keys if key.scope == SCOPE_IP]
+    return tuple(keys)
+
+
+def is_whitelisted(client: ClientIdentity, config: Config) -> bool:
+    return config.whitelist.has_ip(client.ip_address) or (
+        config.whitelist.has_username(client.username)
+    )
+
+
+def decide(
+    request: Any,
+    username: str | None,
+    *,
+    reserve: bool,
+    early: bool = False,
+) -> Decision:
+    """May the client of `request`, naming `username`, try a secret now?
+
+    `reserve=True` (just before the secret is checked) reserves one of the
+    client's tries, so parallel requests cannot all slip past the limit; the
+    try is settled by `outcomes.record_failure` or `record_success`, or given
+    back when the response leaves. `reserve=False` only reads.
+
+    `early=True`: a cheap look before the view runs. Whatever it cannot tell
+    (the store is down) is `UNDECIDED`, left to the check before the password,
+    which knows how to answer it."""
+    record = ensure_record(request)
+    if record.store_down is not None:
+        return record.store_down
+    now = timezone.now()
+    try:
+        config = get_config(request)  # may read the Wagtail setting
+    except storage.DATABASE_DOWN as error:
+        return _store_down(record, "database", error, now, early)
+    if not config.enabled:
+        return Decision(EXEMPT, now, config=config)
+    client = identity(request, username, config)
+    if config.blacklist.has_ip(client.ip_address):
+        return Decision(BLACKLISTED, now, client, verdict=_SHUT, config=config)
+    keys = keys_for(client, config)
+    if is_whitelisted(client, config) or not keys:
+        decision = Decision(EXEMPT, now, client, keys, config=config)
+        if reserve:
+            record.decision = decision
+        return decision
+    try:
+        if reserve:
+            verdict = storage.begin_attempt(list(keys), now, config.limits)
+        else:
+            verdict = storage.peek(list(keys), now, config.limits)
+    except storage.StoreUnavailable as error:
+        return _store_down(record, error.store, error, now, early, client, config)
+    decision = Decision(verdict.status, now, client, keys, verdict, config)
+    if reserve:
+        record.decision = decision
+        if decision.allowed:
+            record.reserved = decision
+    return decision
+
+
+def _store_down(
+    record: AttemptRecord,
+    store: str,
+    error: BaseException,
+    now: datetime,
+    early: bool,
+    client: ClientIdentity | None = None,
+    config: Config | None = None,
+) -> Decision:
+    """The store cannot be reached: refuse (503) or let the attempt go on
+    unprotected, as `on_store_error` says. Logged once per request."""
+    if early:
+        return Decision(UNDECIDED, now, client, config=config)
+    if code_value("on_store_error") == "refuse":
+        storage.log_store_error(store, error, "login refused")
+        decision = Decision(UNAVAILABLE, now, client, verdict=_SHUT, config=config)
+    else:
+        storage.log_store_error(store, error, "login allowed without limits")
+        decision = Decision(UNPROTECTED, now, client, config=config)
+    record.store_down = record.decision = decision
+    return decision
+
+
+def refuse(request: Any, decision: Decision) -> None:
+    """Mark `request` as refused by `decision`: axes' middleware then answers it
+    with the lockout (or 503) page. Refused tries are neither counted nor logged
+    as failures, and fire no event: the lockout was announced when it began."""
+    request.axes_locked_out = True  # axes' flag, read by its middleware
+    if request is not django_request(request):
+        django_request(request).axes_locked_out = True
+    ensure_record(request).decision = decision
+    if decision.client is not None and not decision.unavailable:
+        security_log.log_refused(
+            decision.client, "blacklist" if decision.blacklisted else decision.reason
+        )

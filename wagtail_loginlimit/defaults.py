@@ -1,0 +1,49 @@
+"""Every configuration key and its default, in one table.
+
+`conf` and `code_settings` parse these, `policy.Limits` and the settings model's
+fields take their defaults from here, and a test compares the README's
+configuration table with it. Durations are seconds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# The keys that editors see in Settings → Login limits (and that
+# `WAGTAIL_LOGINLIMIT` may fix in code instead).
+PANEL: dict[str, Any] = {
+    "enabled": True,
+    "allowed_retries": 4,
+    "lockout_duration": 1200,
+    "allowed_lockouts": 4,
+    "long_duration": 86400,
+    "valid_duration": 43200,
+    "lockout_method": "ip",
+    "whitelist": [],
+    "blacklist": [],
+    "deactivate_after": 0,
+    "lockout_notify": "log",
+    "notify_email_after": 4,
+}
+
+# The keys only code (`WAGTAIL_LOGINLIMIT`) can set.
+CODE_ONLY: dict[str, Any] = {
+    # IPv6 addresses counted as one client: the network of this many bits.
+    "ipv6_prefix": 64,
+    # Days `loginlimit_purge` keeps attempts, failure logs and lockout history.
+    "retention_days": 90,
+    # Who gets lockout emails; empty: the active superusers with an address.
+    "notify_recipients": [],
+    # Where the counters live: "database" (the default database, or wherever
+    # the database router sends FailureCounter) or "cache" (a Redis cache).
+    "store": "database",
+    # The Django cache (a key of CACHES) the "cache" store uses.
+    "cache_alias": "default",
+    # What a login gets while the store cannot be reached: "refuse" (HTTP 503)
+    # or "allow" (the login goes on, unprotected).
+    "on_store_error": "refuse",
+}
+
+ALL: dict[str, Any] = {**PANEL, **CODE_ONLY}
+
+DURATION_KEYS = ("lockout_duration", "long_duration", "valid_duration")
