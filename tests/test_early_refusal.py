@@ -24,7 +24,11 @@ LOGIN_TEMPLATES = {
     "/admin/login/": "wagtailadmin/login.html",
     "/accounts/login/": "registration/login.html",
 }
-LOCKOUT_TEMPLATE = "wagtail_loginlimit/lockout.html"
+# The admin's lockout page in its look; the site's own login gets a plain one.
+LOCKOUT_TEMPLATES = {
+    "/admin/login/": "wagtail_loginlimit/lockout.html",
+    "/accounts/login/": "wagtail_loginlimit/public/lockout.html",
+}
 
 
 def templates(response) -> set[str]:
@@ -46,7 +50,7 @@ def test_the_login_view_does_not_run_for_a_locked_out_client(
     response = login("editor", password=PASSWORD, path=path)
 
     assert response.status_code == 429
-    assert LOCKOUT_TEMPLATE in templates(response)
+    assert LOCKOUT_TEMPLATES[path] in templates(response)
     assert LOGIN_TEMPLATES[path] not in templates(response)
     assert hasher_calls() == before
 
@@ -64,7 +68,16 @@ def test_the_refused_page_is_rendered_once_and_logged_once(login, user, caplog):
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="wagtail_loginlimit.security"):
         response = login("editor")
-    assert len([t for t in response.templates if t.name == LOCKOUT_TEMPLATE]) == 1
+    assert (
+        len(
+            [
+                t
+                for t in response.templates
+                if t.name == LOCKOUT_TEMPLATES["/admin/login/"]
+            ]
+        )
+        == 1
+    )
     refused = [r for r in caplog.records if "loginlimit refused" in r.getMessage()]
     assert len(refused) == 1
 
@@ -82,11 +95,28 @@ def test_login_code_that_is_not_a_login_view_is_still_refused(login, user):
     assert response.status_code == 429
 
 
-def test_a_get_of_the_login_page_still_shows_the_form(login, user, client):
+@pytest.mark.parametrize("path", list(LOGIN_TEMPLATES))
+def test_a_get_of_the_login_page_shows_the_lockout_at_once(login, user, client, path):
+    """A locked-out person learns it when the page opens, not after typing the
+    password again; other clients get the form."""
+    lock_out(login, path)
+    response = client.get(path, REMOTE_ADDR=A)
+    assert response.status_code == 429
+    assert response["Retry-After"] == "1200"
+    assert LOCKOUT_TEMPLATES[path] in templates(response)
+    assert LOGIN_TEMPLATES[path] not in templates(response)
+
+    other = client.get(path, REMOTE_ADDR="198.51.100.20")
+    assert other.status_code == 200
+    assert LOGIN_TEMPLATES[path] in templates(other)
+
+
+def test_a_get_of_the_login_page_is_not_a_refused_try(login, user, client, caplog):
     lock_out(login, "/admin/login/")
-    response = client.get("/admin/login/", REMOTE_ADDR=A)
-    assert response.status_code == 200
-    assert "wagtailadmin/login.html" in templates(response)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="wagtail_loginlimit.security"):
+        client.get("/admin/login/", REMOTE_ADDR=A)
+    assert not [r for r in caplog.records if "refused" in r.getMessage()]
 
 
 @pytest.mark.parametrize("method", ["username", "ip_and_username"])

@@ -76,7 +76,7 @@ LOGIN_PAGES = {
         "title": "Zu viele Anmeldeversuche",
         "lockout": "Zu viele fehlgeschlagene Anmeldeversuche. "
         "Sie können es in 20\xa0Minuten erneut versuchen.",
-        "until": "Sie können sich ab 12:20 Uhr wieder anmelden",
+        "until": "Sie können sich ab 12:20 Uhr (UTC) wieder anmelden.",
         "back": "Zurück zur Anmeldung",
     },
     "fr": {
@@ -89,7 +89,7 @@ LOGIN_PAGES = {
         "title": "Trop de tentatives de connexion",
         "lockout": "Trop de tentatives de connexion échouées. "
         "Vous pourrez réessayer dans 20\xa0minutes.",
-        "until": "Vous pourrez vous reconnecter à partir de 12:20",
+        "until": "Vous pourrez vous reconnecter à partir de 12:20 (UTC).",
         "back": "Retour à la connexion",
     },
 }
@@ -137,10 +137,10 @@ def test_long_lockout_page_in_german(login, user, admin_limits, clock):
     assert response["Retry-After"] == "86400"
     page = text(response)
     assert (
-        "Immer wieder zu viele fehlgeschlagene Anmeldeversuche: "
-        "Anmeldungen sind für 1\xa0Tag gesperrt."
+        "Zu viele fehlgeschlagene Anmeldeversuche. "
+        "Sie können es in 1\xa0Tag erneut versuchen."
     ) in page
-    assert "Diese lange Sperre endet: 2. März 2025 12:00" in page
+    assert "Sie können sich am 2. März 2025 ab 12:00 Uhr (UTC) wieder anmelden." in page
 
 
 def test_blacklisted_page_in_spanish(login, user, settings):

@@ -58,7 +58,7 @@ def test_lockout_page(login, user, hasher_calls, path, clock):
     page = text(response)
     assert "<h1>Too many login attempts</h1>" in page
     assert "Too many failed login attempts. You can try again in 20\xa0minutes." in page
-    assert "You can sign in again from 12:20" in page  # clock: 12:00 UTC
+    assert "You can sign in again from 12:20 p.m. (UTC)." in page  # clock: 12:00
     assert "remaining" not in page
 
     # A refused try, even with the right password, gets the same page, counting down.
@@ -85,12 +85,9 @@ def test_long_lockouts_say_so(login, user, clock, path):
     response = fail(login, 4, path=path)[-1]
     assert response["Retry-After"] == "86400"
     page = text(response)
-    assert (
-        "Too many failed login attempts, again and again: logins are blocked for 1\xa0day."
-        in page
-    )
-    assert "This long lockout ends:" in page
-    assert "You can try again in" not in page
+    # The same tone and wording as a short lockout, the end with its date.
+    assert "Too many failed login attempts. You can try again in 1\xa0day." in page
+    assert "You can sign in again on March 2, 2025 from 1 p.m. (UTC)." in page
 
 
 USERNAME = "zebra.Unique-77"
@@ -205,3 +202,45 @@ def test_known_and_unknown_usernames_get_identical_answers(db, clock, path):
     assert [step[0] for step in known] == [200, 200, 200, 429, 429]
     for step, (k, u) in enumerate(zip(known, unknown, strict=True), start=1):
         assert k == u, f"step {step} tells a known username from an unknown one"
+
+
+# --- the lockout page offers a way forward; one message per failure ---
+
+
+def test_the_admin_lockout_page_links_to_the_password_reset(login, user):
+    page = text(fail(login, 4)[-1])
+    assert 'href="/admin/password_reset/"' in page
+    assert "Forgotten password?" in page
+    assert "tell the site's administrators" in page
+
+
+def test_no_reset_link_when_wagtail_turns_password_reset_off(login, user, settings):
+    settings.WAGTAIL_PASSWORD_RESET_ENABLED = False
+    page = text(fail(login, 4)[-1])
+    assert "password_reset" not in page
+    assert "Forgotten password?" not in page
+
+
+def test_a_site_login_lockout_has_no_wagtail_admin_branding(login, user):
+    response = fail(login, 4, path=SITE_LOGIN)[-1]
+    page = text(response)
+    assert response.status_code == 429
+    assert "wagtailadmin" not in page  # no admin stylesheet, logo or wordmark
+    assert "Too many failed login attempts. You can try again in 20\xa0minutes." in page
+    assert f'href="{SITE_LOGIN}"' in page
+
+
+def test_the_readme_login_snippet_works_with_the_shipped_template(login, user, client):
+    assert client.get("/plain/login/").status_code == 200
+    page = text(login("editor", path="/plain/login/"))
+    assert "3 attempts remaining." in page
+    assert login("editor", password=PASSWORD, path="/plain/login/").status_code == 302
+
+
+def test_a_failure_shows_one_error_box(login, user):
+    """Wagtail shows each non-field error in a red box of its own: the error
+    and "N attempts remaining" make one."""
+    page = text(login("editor"))
+    errors = re.findall(r'<li class="error">(.*?)</li>', page, re.S)
+    assert len(errors) == 1
+    assert "3 attempts remaining." in errors[0]

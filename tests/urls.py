@@ -30,5 +30,14 @@ urlpatterns = [
         ),
         name="site_login",
     ),
+    # The README's snippet as written: the plain template the plugin ships.
+    path(
+        "plain/login/",
+        auth_views.LoginView.as_view(
+            authentication_form=LoginLimitAuthenticationForm,
+            template_name="wagtail_loginlimit/public/login.html",
+        ),
+        name="plain_login",
+    ),
     path("", include(wagtail_urls)),
 ]

@@ -35,9 +35,9 @@ class LoginLimitFormMixin:
             return error  # nothing counted (plugin off, whitelisted, store down)
         if status.refused:
             return ValidationError(lockout_message(status), code="locked_out")
-        return ValidationError(
-            [error, ValidationError(remaining_message(status.tries_left), "remaining")]
-        )
+        # One message, not two red boxes: the error and what is left.
+        text = " ".join([*error.messages, remaining_message(status.tries_left)])
+        return ValidationError(text, code=error.code)
 
 
 class LoginLimitAuthenticationForm(LoginLimitFormMixin, AuthenticationForm):

@@ -6,6 +6,7 @@ login among them) from a locked-out client is refused before the view runs:
 no form is validated and no login page is rendered only to be replaced by the
 lockout page, which is what makes a refused login cheap under attack. Other
 login code is still refused by the authentication backend, after its view ran.
+A GET of a login view from a locked-out IP shows the lockout page at once.
 
 Before a password is checked, the decision reserves one of the client's tries,
 so that a burst of parallel requests cannot all slip past the limit. A failure
@@ -63,12 +64,14 @@ class LoginLimitMiddleware:
     def process_view(
         self, request: HttpRequest, view_func, view_args, view_kwargs
     ) -> HttpResponse | None:
-        if request.method != "POST" or not settings.AXES_ENABLED:
+        if request.method not in ("GET", "POST") or not settings.AXES_ENABLED:
             return None
         if not is_login_view(view_func):
             return None
         if not isinstance(AxesProxyHandler.get_implementation(), LoginLimitHandler):
             return None
+        if request.method == "GET":
+            return self._show_lockout(request)
         # A body Django refuses to parse (too large, too many fields) raises
         # here, as it would in the view: a 400, not a login with no username.
         request.POST  # noqa: B018
@@ -83,6 +86,22 @@ class LoginLimitMiddleware:
         decision.refuse(request, judged)
         # Axes' middleware asks for the same response again: it is kept.
         return responses.axes_lockout_response(request)
+
+    @staticmethod
+    def _show_lockout(request: HttpRequest) -> HttpResponse | None:
+        """The login page of a client that is locked out says so at once (with
+        what it can know without a username: the IP's lockout), rather than
+        after the person typed the password again. Not a refused try: nothing
+        is logged."""
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            return None  # the view sends a signed-in person on
+        AxesProxyHandler.update_request(request)
+        judged = decision.decide(request, None, reserve=False, early=True)
+        if not judged.refused:
+            return None
+        decision.ensure_record(request).decision = judged
+        return responses.refusal_response(request)
 
     def process_exception(self, request, exception):
         """A login refused because the store is down must not become a 500 when

@@ -11,13 +11,18 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
+from wagtail.admin.views.account import password_reset_enabled
 
 from .decision import Decision, ensure_record, record_of, refused_by_something_else
 
 TEMPLATE = "wagtail_loginlimit/lockout.html"
+# For a login outside the Wagtail admin: a plain page a site gives its own look
+# by overriding `wagtail_loginlimit/public/base.html`.
+PUBLIC_TEMPLATE = "wagtail_loginlimit/public/lockout.html"
 UNAVAILABLE_TEMPLATE = "wagtail_loginlimit/unavailable.html"
 UNAVAILABLE_PLAIN_TEMPLATE = "wagtail_loginlimit/unavailable_plain.html"
 # Seconds a client is asked to wait while the store is down: a restart or
@@ -33,11 +38,6 @@ def lockout_message(status: Decision) -> str:
     if status.locked_until is None:
         return _("Too many failed login attempts. Please try again later.")
     wait = _wait(status)
-    if status.is_long:
-        return _(
-            "Too many failed login attempts, again and again: logins are blocked "
-            "for %(duration)s."
-        ) % {"duration": wait}
     if status.busy:
         return _(
             "Too many login attempts at once. Please try again in %(duration)s."
@@ -76,16 +76,22 @@ def lockout_response(request: HttpRequest, status: Decision) -> HttpResponse:
             {"detail": message, "retry_after": status.retry_after}, status=code
         )
     else:
+        admin = in_wagtail_admin(request)
+        locked_until = status.locked_until
+        if locked_until is not None:
+            locked_until = timezone.localtime(locked_until)
         response = TemplateResponse(
             request,
-            TEMPLATE,
+            TEMPLATE if admin else PUBLIC_TEMPLATE,
             {
                 "message": message,
-                "locked_until": status.locked_until,
+                "locked_until": locked_until,
+                "ends_today": locked_until is not None
+                and locked_until.date() == timezone.localdate(status.now),
                 "is_long": status.is_long,
                 "blacklisted": status.blacklisted,
-                "now": timezone.now(),
                 "back_url": request.path,
+                "password_reset_url": password_reset_url(admin),
             },
             status=code,
         )
@@ -94,6 +100,30 @@ def lockout_response(request: HttpRequest, status: Decision) -> HttpResponse:
         response["Retry-After"] = str(status.retry_after)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def in_wagtail_admin(request: HttpRequest) -> bool:
+    """Whether the refused login is the Wagtail admin's (its look), not one of
+    the site's own (a plain page the site can style)."""
+    try:
+        admin_root = reverse("wagtailadmin_home")
+    except NoReverseMatch:
+        return False
+    return request.path.startswith(admin_root)
+
+
+def password_reset_url(admin: bool) -> str | None:
+    """Where a locked-out person can reset the password, if the site has it:
+    Wagtail's reset in the admin (unless `WAGTAIL_PASSWORD_RESET_ENABLED` is
+    off, as Wagtail's own login page decides), Django's `password_reset` view
+    elsewhere."""
+    if admin and not password_reset_enabled():
+        return None
+    name = "wagtailadmin_password_reset" if admin else "password_reset"
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return None
 
 
 def unavailable_response(request: HttpRequest) -> HttpResponse:

@@ -16,11 +16,6 @@ FORMAT_TABLE = "table"
 FORMAT_JSON = "json"
 
 
-def who(lockout: Lockout) -> str:
-    """What is locked out (kept for callers; `Lockout.who` says it)."""
-    return lockout.who
-
-
 def _time(value) -> str | None:
     return timezone.localtime(value).isoformat(timespec="seconds") if value else None
 
