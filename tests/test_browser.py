@@ -84,7 +84,11 @@ def test_a_person_sees_the_tries_left_then_the_lockout(
     assert opacity == "1"
     page.screenshot(path=str(tmp_path / "lockout.png"))
 
-    # The right password is refused while locked out.
-    page.goto(url)
-    sign_in(page, url, PASSWORD)
+    # Opening the sign-in page again shows the lockout at once, with no form
+    # to type the password into in vain, and a way forward.
+    with page.expect_response(lambda r: r.url == url) as info:
+        page.goto(url)
+    assert info.value.status == 429
     assert page.locator("h1").inner_text() == "Too many login attempts"
+    assert page.locator("#id_password").count() == 0
+    assert page.get_by_role("link", name="Forgotten password?").count() == 1

@@ -320,9 +320,19 @@ def test_a_login_reads_the_settings_with_one_query(admin_limits, login, user):
 def test_other_requests_do_not_read_the_settings(admin_limits, client, user):
     admin_limits(allowed_retries=4)
     with CaptureQueriesContext(connection) as queries:
-        client.get("/admin/login/", REMOTE_ADDR=A)
-        client.get("/accounts/login/", REMOTE_ADDR=A)
+        client.get("/", REMOTE_ADDR=A)
+        client.get("/admin/password_reset/", REMOTE_ADDR=A)
     assert settings_queries(queries.captured_queries) == 0
+
+
+def test_opening_a_login_page_reads_the_settings_once(admin_limits, client, user):
+    """A GET of a login page looks whether the IP is locked out (so that the
+    page can say so at once): one read of the settings, no more."""
+    admin_limits(allowed_retries=4)
+    for path in ("/admin/login/", "/accounts/login/"):
+        with CaptureQueriesContext(connection) as queries:
+            client.get(path, REMOTE_ADDR=A)
+        assert settings_queries(queries.captured_queries) == 1
 
 
 def test_settings_fixed_in_code_cost_no_query(settings, login, user):

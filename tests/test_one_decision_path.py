@@ -55,8 +55,11 @@ def test_a_login_request_carries_one_typed_record(login, user, tries):
     assert record.decision.refused == (tries >= 4)
 
 
-def test_a_request_without_a_login_carries_nothing(client, db):
-    response = client.get("/admin/login/")
+@pytest.mark.parametrize("path", ["/admin/login/", "/"])
+def test_a_request_without_a_login_carries_nothing(client, db, path):
+    """Opening the login page of a client that is not locked out, or any other
+    page, leaves no record."""
+    response = client.get(path)
     assert plugin_attributes(response.wsgi_request) == {}
 
 

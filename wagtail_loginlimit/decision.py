@@ -215,14 +215,14 @@ def decide(
     `early=True`: a cheap look before the view runs. Whatever it cannot tell
     (the store is down) is `UNDECIDED`, left to the check before the password,
     which knows how to answer it."""
-    record = ensure_record(request)
-    if record.store_down is not None:
+    record = record_of(request)
+    if record is not None and record.store_down is not None:
         return record.store_down
     now = timezone.now()
     try:
         config = get_config(request)  # may read the Wagtail setting
     except storage.DATABASE_DOWN as error:
-        return _store_down(record, "database", error, now, early)
+        return _store_down(request, "database", error, now, early)
     if not config.enabled:
         return Decision(EXEMPT, now, config=config)
     client = identity(request, username, config)
@@ -232,7 +232,7 @@ def decide(
     if is_whitelisted(client, config) or not keys:
         decision = Decision(EXEMPT, now, client, keys, config=config)
         if reserve:
-            record.decision = decision
+            ensure_record(request).decision = decision
         return decision
     try:
         if reserve:
@@ -240,9 +240,10 @@ def decide(
         else:
             verdict = storage.peek(list(keys), now, config.limits)
     except storage.StoreUnavailable as error:
-        return _store_down(record, error.store, error, now, early, client, config)
+        return _store_down(request, error.store, error, now, early, client, config)
     decision = Decision(verdict.status, now, client, keys, verdict, config)
     if reserve:
+        record = ensure_record(request)
         record.decision = decision
         if decision.allowed:
             record.reserved = decision
@@ -250,7 +251,7 @@ def decide(
 
 
 def _store_down(
-    record: AttemptRecord,
+    request: Any,
     store: str,
     error: BaseException,
     now: datetime,
@@ -268,6 +269,7 @@ def _store_down(
     else:
         storage.log_store_error(store, error, "login allowed without limits")
         decision = Decision(UNPROTECTED, now, client, config=config)
+    record = ensure_record(request)
     record.store_down = record.decision = decision
     return decision
 
