@@ -240,14 +240,29 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Logging --------------------------------------------------------------------
 
+# The security log (`wagtail_loginlimit.security`) gets the format that
+# docs/operations.md recommends and the shipped fail2ban filter reads: the UTC
+# timestamp, the level, then the message, with no logger name in between.
+# It goes to the console like the rest and, with LOGINLIMIT_LOG_FILE set, also
+# to that file (what a fail2ban jail's `logpath` would name).
+_SECURITY_HANDLERS = ["security_console"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "console": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "loginlimit": {
+            # 2025-05-01T12:00:00Z WARNING loginlimit failure ip=…
+            "()": "wagtail_loginlimit.security_log.UTCFormatter",
+            "format": "%(asctime)s %(levelname)s %(message)s",
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "console"},
+        "security_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "loginlimit",
+        },
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
@@ -256,8 +271,20 @@ LOGGING = {
             "level": "INFO",
             "propagate": False,
         },
+        "wagtail_loginlimit.security": {
+            "handlers": _SECURITY_HANDLERS,
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
+if _security_log_file := env.str("LOGINLIMIT_LOG_FILE", default=""):
+    LOGGING["handlers"]["security_file"] = {
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": _security_log_file,
+        "formatter": "loginlimit",
+    }
+    _SECURITY_HANDLERS.append("security_file")
 
 
 # Wagtail --------------------------------------------------------------------
