@@ -519,7 +519,7 @@ def test_the_network_jail_bans_a_64_in_nftables(tmp_path, private_network):
 SANDBOX = ROOT / "sandbox"
 # The sandbox's settings as they are; only its database is created from the
 # models instead of by running Wagtail's ~150 migrations, to keep this quick.
-SANDBOX_SETTINGS = '''
+SANDBOX_SETTINGS = """
 from sandbox.settings import *  # noqa: F403
 
 
@@ -532,7 +532,7 @@ class _NoMigrations(dict):
 
 
 MIGRATION_MODULES = _NoMigrations()
-'''
+"""
 SANDBOX_ATTACK = f"""
 from django.core.management import call_command
 from django.test import Client
