@@ -42,6 +42,7 @@ PANEL_DEFAULTS: dict[str, Any] = {
     "deactivate_after": 0,
     "lockout_notify": "log",
     "notify_email_after": 4,
+    "digest": "",
 }
 # Keys only code can set.
 CODE_DEFAULTS: dict[str, Any] = {
@@ -83,6 +84,8 @@ def parse_value(key: str, value: Any) -> Any:
         return validation.parse_access_list(value, allow_usernames=False)
     if key == "lockout_notify":
         return validation.parse_notify(value)
+    if key == "digest":
+        return validation.parse_digest(value)
     if key == "ipv6_prefix":
         prefix = validation.parse_count(value, minimum=1, label=label)
         if prefix > 128:
@@ -163,6 +166,7 @@ class Config:
     deactivate_after: int = 0
     lockout_notify: tuple[str, ...] = ("log",)
     notify_email_after: int = 4
+    digest: str = ""
     ipv6_prefix: int = 64
     retention_days: int = 90
     notify_recipients: tuple[str, ...] = ()

@@ -135,6 +135,7 @@ _LOGINLIMIT_VARIABLES = {
     "notify_email_after": (_env_int, "a whole number"),
     "lockout_method": (env.str, "ip, username, ip_and_username or ip_or_username"),
     "lockout_notify": (env.str, "'', log, email or log,email"),
+    "digest": (env.str, "'', daily or weekly"),
     "whitelist": (_env_list, "comma-separated IPs, CIDR ranges and usernames"),
     "blacklist": (_env_list, "comma-separated IPs and CIDR ranges"),
     # Where the counters live: LOGINLIMIT_STORE=cache keeps them in the Redis
