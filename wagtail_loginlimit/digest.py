@@ -300,7 +300,7 @@ def email_context(summary: Summary) -> dict:
         "top_networks": summary.top_networks,
         "top_usernames": summary.top_usernames,
         "bars": summary.bars,
-        "bar_width": 14 if summary.period.frequency == WEEKLY else 10,
+        "bar_width": 36 if summary.period.frequency == WEEKLY else 12,
         "chart_height": CHART_HEIGHT,
         "sparkline": summary.sparkline,
         "busiest": summary.busiest,
