@@ -291,6 +291,9 @@ if _security_log_file := env.str("LOGINLIMIT_LOG_FILE", default=""):
 # Wagtail --------------------------------------------------------------------
 
 WAGTAIL_SITE_NAME = "wagtail-loginlimit sandbox"
+# Avatars without gravatar.com: the demo works offline and tells nobody who
+# signed in.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILADMIN_BASE_URL = env.str(
     "WAGTAILADMIN_BASE_URL", default="http://127.0.0.1:8000"
 )
