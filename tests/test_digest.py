@@ -456,3 +456,18 @@ def test_runs_at_the_same_moment_send_it_once(settings, mailoutbox, at):
     assert sorted(results) == [digest.ALREADY_SENT] * (runs - 1) + [digest.SENT]
     assert len(mailoutbox) == 1
     assert SentDigest.objects.get().sent_at is not None
+
+
+def test_an_invalid_code_value_is_a_system_check_error(settings, db):
+    from wagtail_loginlimit.checks import check_configuration
+
+    settings.WAGTAIL_LOGINLIMIT = {"digest": "monthly"}
+    [error] = check_configuration()
+    assert error.id == "wagtail_loginlimit.E001"
+    assert "digest" in error.msg and "monthly" in error.msg
+    assert conf.get_config().digest == ""  # the default is used meanwhile
+
+
+def test_the_command_refuses_an_unknown_frequency(db):
+    with pytest.raises(CommandError, match="invalid choice"):
+        run("--frequency", "monthly")
