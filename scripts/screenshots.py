@@ -198,13 +198,19 @@ def confirmation_urls() -> dict[str, str]:
     }
 
 
+# (name, URL name, URL arguments): resolved with Django's reverse(), so that a
+# screen that moves is still found.
 ADMIN_SCREENS = [
-    ("dashboard", "/admin/"),
-    ("settings", "/admin/settings/wagtail_loginlimit/loginlimitsettings/"),
-    ("active-lockouts", "/admin/login-security/lockouts/active/"),
-    ("lockout-history", "/admin/login-security/lockouts/"),
-    ("failed-logins", "/admin/login-security/failed-logins/"),
-    ("deactivated-accounts", "/admin/login-security/deactivated-accounts/"),
+    ("dashboard", "wagtailadmin_home", ()),
+    (
+        "settings",
+        "wagtailsettings:edit",
+        ("wagtail_loginlimit", "loginlimitsettings"),
+    ),
+    ("active-lockouts", "wagtail_loginlimit:active_lockouts", ()),
+    ("lockout-history", "wagtail_loginlimit:lockout_history", ()),
+    ("failed-logins", "wagtail_loginlimit:failed_logins", ()),
+    ("deactivated-accounts", "wagtail_loginlimit:deactivated_accounts", ()),
 ]
 
 
@@ -218,7 +224,12 @@ def admin_screens(camera: Camera, width: int, theme: str) -> None:
         page.click("button[type=submit]")
     if "/login/" in page.url:
         raise SystemExit(f"The demo admin could not log in at {page.url}")
-    screens = [*ADMIN_SCREENS, *confirmation_urls().items()]
+    from django.urls import reverse
+
+    screens = [
+        *((name, reverse(url, args=args)) for name, url, args in ADMIN_SCREENS),
+        *confirmation_urls().items(),
+    ]
     for name, path in screens:
         page.goto(f"{camera.base}{path}")
         camera.shoot(page, name, width, theme)

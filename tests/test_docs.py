@@ -36,7 +36,7 @@ def test_every_picture_shown_exists():
 
 def test_every_screenshot_is_shown_and_made_by_the_script():
     module = script()
-    names = [name for name, _ in module.ADMIN_SCREENS] + [
+    names = [name for name, _, _ in module.ADMIN_SCREENS] + [
         "unlock-confirm",
         "reactivate-confirm",
         "login-attempts-remaining",
