@@ -14,6 +14,7 @@ import random
 import re
 import shutil
 import subprocess
+import sys
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -511,3 +512,79 @@ def test_the_network_jail_bans_a_64_in_nftables(tmp_path, private_network):
         ruleset,
     ), ruleset
     assert "ip6 saddr @addr6-set-wagtail-loginlimit-net reject" in ruleset
+
+
+# --- the sandbox's own log ------------------------------------------------------
+
+SANDBOX = ROOT / "sandbox"
+# The sandbox's settings as they are; only its database is created from the
+# models instead of by running Wagtail's ~150 migrations, to keep this quick.
+SANDBOX_SETTINGS = """
+from sandbox.settings import *  # noqa: F403
+
+
+class _NoMigrations(dict):
+    def __contains__(self, item):
+        return True
+
+    def __getitem__(self, item):
+        return None
+
+
+MIGRATION_MODULES = _NoMigrations()
+"""
+SANDBOX_ATTACK = f"""
+from django.core.management import call_command
+from django.test import Client
+
+call_command("migrate", run_syncdb=True, verbosity=0)
+client = Client()
+for username in ["admin", "root", "editor", "bob", "bob"]:
+    client.post(
+        "/admin/login/",
+        {{"username": username, "password": "wrong"}},
+        REMOTE_ADDR="{ATTACKER}",
+        HTTP_HOST="127.0.0.1",
+    )
+"""
+
+
+def test_the_sandbox_log_matches_the_shipped_filter(tmp_path, fail2ban_regex):
+    """Five failed logins against the sandbox (its own LOGGING, in a process of
+    its own): its console output and its LOGINLIMIT_LOG_FILE both give
+    fail2ban the attacker's four failures and one lockout."""
+    (tmp_path / "sandbox_nomigrations.py").write_text(SANDBOX_SETTINGS)
+    logfile = tmp_path / "loginlimit.log"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("LOGINLIMIT_", "DJANGO_")) and key != "DATABASE_URL"
+    }
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(tmp_path)]),
+            "DJANGO_SETTINGS_MODULE": "sandbox_nomigrations",
+            "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+            "CACHE_URL": "locmemcache://",
+            "LOGINLIMIT_LOG_FILE": str(logfile),
+        }
+    )
+    result = subprocess.run(  # noqa: S603 (our own interpreter and script)
+        [sys.executable, str(SANDBOX / "manage.py"), "shell", "-c", SANDBOX_ATTACK],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    console = tmp_path / "console.log"
+    console.write_text(result.stderr)
+    # The console also carries other loggers' lines (django.request…): those
+    # are fail2ban's "missed" lines, never matches.
+    assert "loginlimit failure" in result.stderr
+    for log in (console, logfile):
+        assert fail2ban_regex(log) == [ATTACKER] * 4
+        assert fail2ban_regex(log, mode="lockout") == [ATTACKER]
+        assert fail2ban_regex(log, ban="network") == [ATTACKER] * 4

@@ -36,7 +36,7 @@ PANELS = {
     "Repeat offenders": ["allowed_lockouts", "long_duration"],
     "Allow and deny lists": ["whitelist", "blacklist"],
     "Accounts": ["deactivate_after"],
-    "Notifications": ["lockout_notify", "notify_email_after"],
+    "Notifications": ["lockout_notify", "notify_email_after", "digest"],
 }
 
 

@@ -48,6 +48,8 @@ def parse_value(key: str, value: Any) -> Any:
         return validation.parse_access_list(value, allow_usernames=False)
     if key == "lockout_notify":
         return validation.parse_notify(value)
+    if key == "digest":
+        return validation.parse_digest(value)
     if key == "ipv6_prefix":
         prefix = validation.parse_count(value, minimum=1, label=label)
         if prefix > 128:

@@ -43,6 +43,7 @@ class Config:
     deactivate_after: int = _PANEL["deactivate_after"]
     lockout_notify: tuple[str, ...] = validation.parse_notify(_PANEL["lockout_notify"])
     notify_email_after: int = _PANEL["notify_email_after"]
+    digest: str = _PANEL["digest"]
     ipv6_prefix: int = _CODE["ipv6_prefix"]
     retention_days: int = _CODE["retention_days"]
     notify_recipients: tuple[str, ...] = tuple(_CODE["notify_recipients"])

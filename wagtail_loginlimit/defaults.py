@@ -24,6 +24,8 @@ PANEL: dict[str, Any] = {
     "deactivate_after": 0,
     "lockout_notify": "log",
     "notify_email_after": 4,
+    # "", "daily" or "weekly": the admins' email of the period's failures.
+    "digest": "",
 }
 
 # The keys only code (`WAGTAIL_LOGINLIMIT`) can set.

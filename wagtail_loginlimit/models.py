@@ -41,6 +41,11 @@ NOTIFY_CHOICES = [
     ("email", _("Email the administrators")),
     ("log,email", _("Log and email")),
 ]
+DIGEST_CHOICES = [
+    ("", _("No digest")),
+    ("daily", _("Daily")),
+    ("weekly", _("Weekly")),
+]
 SCOPE_CHOICES = [
     (SCOPE_IP, _("IP address")),
     (SCOPE_USERNAME, _("Username")),
@@ -131,6 +136,18 @@ class LoginLimitSettings(BaseGenericSetting):
         default=defaults.PANEL["notify_email_after"],
         help_text=_("Lockouts of one client before the administrators get an email."),
     )
+    digest = models.CharField(
+        _("digest"),
+        max_length=10,
+        choices=DIGEST_CHOICES,
+        default=defaults.PANEL["digest"],
+        blank=True,
+        help_text=_(
+            "An email to the administrators with the day's or the week's failed "
+            "logins, lockouts and most frequent addresses and usernames. Sent by "
+            "the loginlimit_digest command, run from cron or a scheduler."
+        ),
+    )
 
     panels = [
         FieldPanel("enabled"),
@@ -156,7 +173,11 @@ class LoginLimitSettings(BaseGenericSetting):
             heading=_("Accounts"),
         ),
         MultiFieldPanel(
-            [FieldPanel("lockout_notify"), FieldPanel("notify_email_after")],
+            [
+                FieldPanel("lockout_notify"),
+                FieldPanel("notify_email_after"),
+                FieldPanel("digest"),
+            ],
             heading=_("Notifications"),
         ),
     ]
@@ -229,6 +250,9 @@ class LoginLimitSettings(BaseGenericSetting):
             "deactivate_after": raw["deactivate_after"],
             "lockout_notify": validation.parse_notify(raw["lockout_notify"]),
             "notify_email_after": raw["notify_email_after"],
+            "digest": raw["digest"]
+            if raw["digest"] in validation.DIGEST_FREQUENCIES
+            else "",
         }
 
     def as_values(self) -> dict[str, Any]:
@@ -409,3 +433,29 @@ class Deactivation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.reactivated_at is None
+
+
+class SentDigest(models.Model):
+    """One digest period (`daily` or `weekly`, by its start) that a run of
+    `loginlimit_digest` took on: the unique constraint lets exactly one run
+    claim a period, however many run at once; `sent_at` says it went out."""
+
+    frequency = models.CharField(_("frequency"), max_length=10, choices=DIGEST_CHOICES)
+    period_start = models.DateTimeField(_("period start"))
+    period_end = models.DateTimeField(_("period end"))
+    claimed_at = models.DateTimeField(_("claimed"))
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sent digest")
+        verbose_name_plural = _("sent digests")
+        ordering = ["-period_start"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["frequency", "period_start"],
+                name="wagtail_loginlimit_digest_once_per_period",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.frequency} {self.period_start.isoformat()}"

@@ -233,6 +233,23 @@ def parse_notify(value) -> tuple[str, ...]:
     return tuple(sorted(channels, key=NOTIFY_CHANNELS.index))
 
 
+DIGEST_FREQUENCIES = ("daily", "weekly")
+
+
+def parse_digest(value) -> str:
+    """`''` (no digest), `daily` or `weekly`."""
+    text = "" if value is None else value
+    if isinstance(text, str):
+        text = text.strip().lower()
+    if text != "" and text not in DIGEST_FREQUENCIES:
+        raise ValidationError(
+            _("The digest must be empty, 'daily' or 'weekly', not %(value)r."),
+            code="invalid_choice",
+            params={"value": value},
+        )
+    return text
+
+
 def check_consistency(values: dict) -> dict[str, ValidationError]:
     """Rules between keys; returns errors by key."""
     errors = {}

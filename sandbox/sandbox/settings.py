@@ -135,6 +135,7 @@ _LOGINLIMIT_VARIABLES = {
     "notify_email_after": (_env_int, "a whole number"),
     "lockout_method": (env.str, "ip, username, ip_and_username or ip_or_username"),
     "lockout_notify": (env.str, "'', log, email or log,email"),
+    "digest": (env.str, "'', daily or weekly"),
     "whitelist": (_env_list, "comma-separated IPs, CIDR ranges and usernames"),
     "blacklist": (_env_list, "comma-separated IPs and CIDR ranges"),
     # Where the counters live: LOGINLIMIT_STORE=cache keeps them in the Redis
@@ -240,14 +241,29 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 # Logging --------------------------------------------------------------------
 
+# The security log (`wagtail_loginlimit.security`) gets the format that
+# docs/operations.md recommends and the shipped fail2ban filter reads: the UTC
+# timestamp, the level, then the message, with no logger name in between.
+# It goes to the console like the rest and, with LOGINLIMIT_LOG_FILE set, also
+# to that file (what a fail2ban jail's `logpath` would name).
+_SECURITY_HANDLERS = ["security_console"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "console": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "loginlimit": {
+            # 2025-05-01T12:00:00Z WARNING loginlimit failure ip=…
+            "()": "wagtail_loginlimit.security_log.UTCFormatter",
+            "format": "%(asctime)s %(levelname)s %(message)s",
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "console"},
+        "security_console": {
+            "class": "logging.StreamHandler",
+            "formatter": "loginlimit",
+        },
     },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
@@ -256,13 +272,28 @@ LOGGING = {
             "level": "INFO",
             "propagate": False,
         },
+        "wagtail_loginlimit.security": {
+            "handlers": _SECURITY_HANDLERS,
+            "level": "INFO",
+            "propagate": False,
+        },
     },
 }
+if _security_log_file := env.str("LOGINLIMIT_LOG_FILE", default=""):
+    LOGGING["handlers"]["security_file"] = {
+        "class": "logging.handlers.WatchedFileHandler",
+        "filename": _security_log_file,
+        "formatter": "loginlimit",
+    }
+    _SECURITY_HANDLERS.append("security_file")
 
 
 # Wagtail --------------------------------------------------------------------
 
 WAGTAIL_SITE_NAME = "wagtail-loginlimit sandbox"
+# Avatars without gravatar.com: the demo works offline and tells nobody who
+# signed in.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILADMIN_BASE_URL = env.str(
     "WAGTAILADMIN_BASE_URL", default="http://127.0.0.1:8000"
 )

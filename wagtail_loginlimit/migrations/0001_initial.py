@@ -199,6 +199,21 @@ class Migration(migrations.Migration):
                         verbose_name="email after",
                     ),
                 ),
+                (
+                    "digest",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "No digest"),
+                            ("daily", "Daily"),
+                            ("weekly", "Weekly"),
+                        ],
+                        default="",
+                        help_text="An email to the administrators with the day's or the week's failed logins, lockouts and most frequent addresses and usernames. Sent by the loginlimit_digest command, run from cron or a scheduler.",
+                        max_length=10,
+                        verbose_name="digest",
+                    ),
+                ),
             ],
             options={
                 "verbose_name": "Login limits",
@@ -251,6 +266,50 @@ class Migration(migrations.Migration):
                     models.Index(
                         fields=["ip_group"], name="wagtail_log_ip_grou_d4527b_idx"
                     ),
+                ],
+            },
+        ),
+        migrations.CreateModel(
+            name="SentDigest",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "frequency",
+                    models.CharField(
+                        choices=[
+                            ("", "No digest"),
+                            ("daily", "Daily"),
+                            ("weekly", "Weekly"),
+                        ],
+                        max_length=10,
+                        verbose_name="frequency",
+                    ),
+                ),
+                ("period_start", models.DateTimeField(verbose_name="period start")),
+                ("period_end", models.DateTimeField(verbose_name="period end")),
+                ("claimed_at", models.DateTimeField(verbose_name="claimed")),
+                (
+                    "sent_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="sent"),
+                ),
+            ],
+            options={
+                "verbose_name": "sent digest",
+                "verbose_name_plural": "sent digests",
+                "ordering": ["-period_start"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("frequency", "period_start"),
+                        name="wagtail_loginlimit_digest_once_per_period",
+                    )
                 ],
             },
         ),
