@@ -12,6 +12,7 @@ class WagtailLoginLimitConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .accounts import connect_signals
         from .dashboard_cache import connect_signals as connect_dashboard_signals
+        from .handler import replace_axes_failure_receiver
         from .permissions import register_policies
 
         register_policies()
@@ -20,3 +21,5 @@ class WagtailLoginLimitConfig(AppConfig):
         connect_signals()
         # Lockouts that begin or are lifted show on the dashboard at once.
         connect_dashboard_signals()
+        # authenticate() without a request: one warning, not an error per call.
+        replace_axes_failure_receiver()
