@@ -2,7 +2,7 @@
 without an outcome.
 
 A POST to a login view (any subclass of Django's `LoginView`, Wagtail's admin
-login among them) from a locked-out client is refused before the view runs:
+login and the Django admin's among them) from a locked-out client is refused before the view runs:
 no form is validated and no login page is rendered only to be replaced by the
 lockout page, which is what makes a refused login cheap under attack. Other
 login code is still refused by the authentication backend, after its view ran.
@@ -20,6 +20,7 @@ from __future__ import annotations
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.contrib.admin.sites import AdminSite
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 
@@ -29,9 +30,13 @@ from .handler import LoginLimitHandler, username_of
 
 def is_login_view(view_func) -> bool:
     """A class-based view derived from Django's `LoginView` (decorators made
-    with `functools.wraps` keep its `view_class`)."""
+    with `functools.wraps` keep its `view_class`), or the login of a Django
+    admin site (`AdminSite.login`, which runs a `LoginView`)."""
     view_class = getattr(view_func, "view_class", None)
-    return isinstance(view_class, type) and issubclass(view_class, LoginView)
+    if isinstance(view_class, type) and issubclass(view_class, LoginView):
+        return True
+    site = getattr(view_func, "__self__", None)
+    return isinstance(site, AdminSite) and view_func.__name__ == "login"
 
 
 class LoginLimitMiddleware:
