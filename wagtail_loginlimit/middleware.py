@@ -13,6 +13,9 @@ or a `login()` settles the reservation; code that calls `authenticate()` alone
 (API authentication, for instance) does neither, so this middleware gives the
 try back when the response leaves. Place it after `AuthenticationMiddleware`.
 It costs no query on requests that did not try a password.
+
+It also answers 400, not 500, for a form body Django refuses to decode
+(`refuse_undecodable_form`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
 from django.contrib.admin.sites import AdminSite
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from . import decision, outcomes, responses
 from .handler import LoginLimitHandler, username_of
@@ -39,6 +44,45 @@ def is_login_view(view_func) -> bool:
     return isinstance(site, AdminSite) and view_func.__name__ == "login"
 
 
+FORM_URLENCODED = "application/x-www-form-urlencoded"
+
+
+def refuse_undecodable_form(request: HttpRequest) -> None:
+    """A urlencoded form body must be UTF-8 (Django 5.1+ refuses
+    `charset=utf-16` or `latin-1` with `BadRequest`); one that says it is in
+    another charset, or in an unknown one, is answered 400 — never 500.
+
+    Django raises that `BadRequest` without marking the body as unreadable, so
+    its 400 handler, which checks the CSRF token, reads `request.POST` again
+    and the second error becomes a 500: on every login page, and every other
+    form. This runs before any view middleware (before the CSRF check), marks
+    the body unreadable and raises `BadRequest` itself, so Django answers with
+    the site's 400 page. A view exempt from CSRF (an API, a webhook that reads
+    the raw body) is not refused: its `request.POST` reads as empty where
+    Django cannot decode it, and `request.body` is still there."""
+    if request.method != "POST" or request.content_type != FORM_URLENCODED:
+        return
+    charset = request.content_params.get("charset")
+    if charset is None or charset.strip().lower() == "utf-8":
+        return
+    if _csrf_exempt(request):
+        try:
+            request.POST  # noqa: B018
+        except BadRequest:
+            request._mark_post_parse_error()  # Django's own "no form" state
+        return
+    request._mark_post_parse_error()
+    raise BadRequest("A urlencoded form body must be UTF-8 encoded.")
+
+
+def _csrf_exempt(request: HttpRequest) -> bool:
+    try:
+        match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
+    except Resolver404:
+        return True  # no view: Django answers 404 without reading the body
+    return getattr(match.func, "csrf_exempt", False)
+
+
 class LoginLimitMiddleware:
     sync_capable = True
     async_capable = True
@@ -52,12 +96,14 @@ class LoginLimitMiddleware:
     def __call__(self, request):
         if self.async_mode:
             return self.__acall__(request)
+        refuse_undecodable_form(request)
         try:
             return self.get_response(request)
         finally:
             outcomes.release_unsettled(request)
 
     async def __acall__(self, request):
+        refuse_undecodable_form(request)
         try:
             return await self.get_response(request)
         finally:
