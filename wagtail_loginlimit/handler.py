@@ -11,7 +11,6 @@ lift this plugin's lockouts through `unlocking`.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from axes import signals as axes_signals
@@ -23,8 +22,6 @@ from django.core.management.base import CommandError
 from . import decision, outcomes, unlocking
 from .backends import warn_without_request
 from .models import Lockout
-
-logger = logging.getLogger(__name__)
 
 # Decisions whose client has a count (tries left, or none while locked out).
 _COUNTED = (decision.ALLOWED, decision.LOCKED, decision.BUSY)
