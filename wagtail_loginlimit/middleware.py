@@ -2,10 +2,11 @@
 without an outcome.
 
 A POST to a login view (any subclass of Django's `LoginView`, Wagtail's admin
-login and the Django admin's among them) from a locked-out client is refused before the view runs:
-no form is validated and no login page is rendered only to be replaced by the
-lockout page, which is what makes a refused login cheap under attack. Other
-login code is still refused by the authentication backend, after its view ran.
+login and the Django admin's among them) from a locked-out client is refused
+before the view runs: no form is validated and no login page is rendered only
+to be replaced by the lockout page, which is what makes a refused login cheap
+under attack. Other login code is still refused by the authentication backend,
+after its view ran.
 
 Before a password is checked, the decision reserves one of the client's tries,
 so that a burst of parallel requests cannot all slip past the limit. A failure
