@@ -19,7 +19,7 @@ LOGIN_PAGES = [
     "/accounts/login/",
     "/admin/password_reset/",
 ]
-CHARSETS = ["utf-16", "latin-1", "iso-8859-15", "no-such-charset"]
+CHARSETS = ["utf-16", "latin-1", "iso-8859-15", "utf8"]
 
 
 @pytest.fixture
@@ -34,6 +34,7 @@ def form_post(browser, path, charset, username="editor", password="wrong"):
     token = browser.cookies["csrftoken"].value
     fields = f"username={username}&password={password}&csrfmiddlewaretoken={token}"
     body = fields.encode("latin-1" if charset == "no-such-charset" else charset)
+
     return browser.generic(
         "POST",
         path,
@@ -47,6 +48,15 @@ def form_post(browser, path, charset, username="editor", password="wrong"):
 @pytest.mark.parametrize("path", LOGIN_PAGES)
 def test_a_form_in_another_charset_is_a_bad_request(browser, user, path, charset):
     assert form_post(browser, path, charset).status_code == 400
+
+
+@pytest.mark.parametrize("path", ["/admin/login/", "/accounts/login/"])
+def test_a_charset_nobody_knows_is_read_as_utf8_and_counted(browser, user, path):
+    """Django ignores a charset it does not know; so does the plugin: the
+    login is checked and counted like any other."""
+    response = form_post(browser, path, "no-such-charset")
+    assert response.status_code == 200
+    assert "3 attempts remaining." in response.content.decode()
 
 
 @pytest.mark.parametrize("path", ["/admin/login/", "/accounts/login/"])

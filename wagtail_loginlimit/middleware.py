@@ -51,7 +51,8 @@ FORM_URLENCODED = "application/x-www-form-urlencoded"
 def refuse_undecodable_form(request: HttpRequest) -> None:
     """A urlencoded form body must be UTF-8 (Django 5.1+ refuses
     `charset=utf-16` or `latin-1` with `BadRequest`); one that says it is in
-    another charset, or in an unknown one, is answered 400 — never 500.
+    another charset is answered 400 — never 500. (A charset nobody knows is
+    ignored by Django: the body is read as UTF-8, and a login counted.)
 
     Django raises that `BadRequest` without marking the body as unreadable, so
     its 400 handler, which checks the CSRF token, reads `request.POST` again
@@ -63,8 +64,9 @@ def refuse_undecodable_form(request: HttpRequest) -> None:
     Django cannot decode it, and `request.body` is still there."""
     if request.method != "POST" or request.content_type != FORM_URLENCODED:
         return
-    charset = request.content_params.get("charset")
-    if charset is None or charset.strip().lower() == "utf-8":
+    # Set only for a charset Python knows; Django reads an unknown one as UTF-8.
+    encoding = request.encoding
+    if encoding is None or encoding.lower() == "utf-8":
         return
     if _csrf_exempt(request):
         try:
