@@ -23,6 +23,9 @@ LANGUAGES = [
 
 INSTALLED_APPS = [
     "wagtail.contrib.settings",
+    "wagtail.api.v2",
+    "rest_framework",
+    "rest_framework.authtoken",
     "wagtail.users",
     "wagtail.admin",
     "wagtail.documents",
@@ -60,6 +63,17 @@ MIDDLEWARE = [
 AXES_HANDLER = "wagtail_loginlimit.handler.LoginLimitHandler"
 AXES_LOCKOUT_CALLABLE = "wagtail_loginlimit.responses.axes_lockout_response"
 WAGTAILADMIN_USER_LOGIN_FORM = "wagtail_loginlimit.forms.LoginForm"
+
+# Wagtail's API (tests/urls.py mounts it at /api/v2/) behind Django REST
+# framework's authentication, as a site that keeps its API private sets it up.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+}
 
 ROOT_URLCONF = "tests.urls"
 TEMPLATES = [

@@ -1,10 +1,17 @@
+from django.contrib import admin
 from django.contrib.auth import authenticate
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
+from rest_framework.authentication import RemoteUserAuthentication
+from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.response import Response
+from rest_framework.views import APIView
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.api.v2.router import WagtailAPIRouter
+from wagtail.api.v2.views import PagesAPIViewSet
 
 from wagtail_loginlimit.forms import LoginLimitAuthenticationForm
 
@@ -19,9 +26,27 @@ def api_token(request):
     return JsonResponse({"ok": user is not None}, status=200 if user else 401)
 
 
+class WhoAmI(APIView):
+    """A DRF view behind a front-end proxy's REMOTE_USER header."""
+
+    authentication_classes = [RemoteUserAuthentication]
+
+    def get(self, request):
+        return Response({"username": request.user.get_username()})
+
+
+# Wagtail's API, as its docs set it up; REST_FRAMEWORK in tests/settings.py
+# puts it behind Basic, Token and session authentication.
+api_router = WagtailAPIRouter("wagtailapi")
+api_router.register_endpoint("pages", PagesAPIViewSet)
+
 urlpatterns = [
     path("api/token/", csrf_exempt(api_token), name="api_token"),
+    path("api/v2/", api_router.urls),
+    path("api/auth-token/", obtain_auth_token, name="api_auth_token"),
+    path("api/whoami/", WhoAmI.as_view(), name="api_whoami"),
     path("admin/", include(wagtailadmin_urls)),
+    path("django-admin/", admin.site.urls),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

@@ -12,6 +12,8 @@ class WagtailLoginLimitConfig(AppConfig):
         from . import checks  # noqa: F401  (registers the system checks)
         from .accounts import connect_signals
         from .dashboard_cache import connect_signals as connect_dashboard_signals
+        from .forms import use_on_django_admin
+        from .handler import replace_axes_failure_receiver
         from .permissions import register_policies
 
         register_policies()
@@ -20,3 +22,7 @@ class WagtailLoginLimitConfig(AppConfig):
         connect_signals()
         # Lockouts that begin or are lifted show on the dashboard at once.
         connect_dashboard_signals()
+        # authenticate() without a request: one warning, not an error per call.
+        replace_axes_failure_receiver()
+        # The Django admin's login says "N attempts remaining" too.
+        use_on_django_admin()

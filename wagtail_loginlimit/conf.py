@@ -50,6 +50,7 @@ class Config:
     store: str = _CODE["store"]
     cache_alias: str = _CODE["cache_alias"]
     on_store_error: str = _CODE["on_store_error"]
+    require_request: bool = _CODE["require_request"]
 
     @property
     def limits(self) -> Limits:

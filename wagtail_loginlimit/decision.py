@@ -274,13 +274,20 @@ def _store_down(
     return decision
 
 
+def mark_locked_out(request: Any) -> None:
+    """Set axes' flag, which its middleware reads to answer with the refusal
+    page, on `request` and on the Django request behind a wrapper (axes'
+    middleware sees only that one)."""
+    request.axes_locked_out = True
+    if request is not django_request(request):
+        django_request(request).axes_locked_out = True
+
+
 def refuse(request: Any, decision: Decision) -> None:
     """Mark `request` as refused by `decision`: axes' middleware then answers it
     with the lockout (or 503) page. Refused tries are neither counted nor logged
     as failures, and fire no event: the lockout was announced when it began."""
-    request.axes_locked_out = True  # axes' flag, read by its middleware
-    if request is not django_request(request):
-        django_request(request).axes_locked_out = True
+    mark_locked_out(request)
     ensure_record(request).decision = decision
     if decision.client is not None and not decision.unavailable:
         security_log.log_refused(

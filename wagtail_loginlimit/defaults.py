@@ -44,6 +44,9 @@ CODE_ONLY: dict[str, Any] = {
     # What a login gets while the store cannot be reached: "refuse" (HTTP 503)
     # or "allow" (the login goes on, unprotected).
     "on_store_error": "refuse",
+    # authenticate() without `request`: False lets it through uncounted (with
+    # one warning); True raises axes' AxesBackendRequestParameterRequired.
+    "require_request": False,
 }
 
 ALL: dict[str, Any] = {**PANEL, **CODE_ONLY}

@@ -1,13 +1,20 @@
 """Login forms that tell people how many tries they have left.
 
 Wagtail admin: `WAGTAILADMIN_USER_LOGIN_FORM = "wagtail_loginlimit.forms.LoginForm"`.
+Django admin: `AdminLoginForm`, set on `admin.site` when the app starts (unless
+the site set a `login_form` of its own); another `AdminSite` sets
+`login_form = AdminLoginForm` itself.
 Any Django `LoginView`: use `LoginLimitAuthenticationForm`, or mix
 `LoginLimitFormMixin` into your own `AuthenticationForm` subclass.
 """
 
 from __future__ import annotations
 
+from django.apps import apps
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
 from django.utils.translation import ngettext
 from wagtail.admin.forms.auth import LoginForm as WagtailLoginForm
@@ -46,3 +53,35 @@ class LoginLimitAuthenticationForm(LoginLimitFormMixin, AuthenticationForm):
 
 class LoginForm(LoginLimitFormMixin, WagtailLoginForm):
     pass
+
+
+class AdminLoginForm(LoginLimitFormMixin, AdminAuthenticationForm):
+    """The Django admin's login form with "N attempts remaining".
+
+    The right password of an account that may not use the admin (not staff)
+    gets the admin's "enter the correct username and password for a staff
+    account", as without this plugin; it is counted as the failed admin login
+    it is, so the count on the page cannot tell a right password from a wrong
+    one."""
+
+    def confirm_login_allowed(self, user):
+        try:
+            super().confirm_login_allowed(user)
+        except ValidationError as refused:
+            if refused.code != "invalid_login":
+                raise  # e.g. "This account is inactive."
+            user_login_failed.send(
+                sender=__name__,
+                credentials={"username": self.cleaned_data.get("username")},
+                request=self.request,
+            )
+            raise self.get_invalid_login_error() from None
+
+
+def use_on_django_admin() -> None:
+    """`AdminLoginForm` for the default admin site (`django.contrib.admin.site`)
+    unless the site has chosen a login form of its own."""
+    if not apps.is_installed("django.contrib.admin"):
+        return
+    if admin.site.login_form is None:
+        admin.site.login_form = AdminLoginForm

@@ -11,17 +11,17 @@ lift this plugin's lockouts through `unlocking`.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
+from axes import signals as axes_signals
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username
+from django.contrib.auth.signals import user_login_failed
 from django.core.management.base import CommandError
 
 from . import decision, outcomes, unlocking
+from .backends import warn_without_request
 from .models import Lockout
-
-logger = logging.getLogger(__name__)
 
 # Decisions whose client has a count (tries left, or none while locked out).
 _COUNTED = (decision.ALLOWED, decision.LOCKED, decision.BUSY)
@@ -37,6 +37,25 @@ def username_of(request: Any, credentials: dict | None = None) -> str | None:
     if username is not None and not isinstance(username, str):
         username = str(username)
     return username
+
+
+def on_user_login_failed(sender, credentials, request=None, **kwargs):
+    """Django's `user_login_failed`, handed to axes' receiver unless the failed
+    `authenticate()` had no request: axes would log an error for each such call
+    (and could not count it); the backend has already warned, once."""
+    if request is None:
+        return
+    axes_signals.handle_user_login_failed(
+        sender=sender, credentials=credentials, request=request, **kwargs
+    )
+
+
+def replace_axes_failure_receiver() -> None:
+    """Put `on_user_login_failed` in the place of axes' own receiver."""
+    user_login_failed.disconnect(axes_signals.handle_user_login_failed)
+    user_login_failed.connect(
+        on_user_login_failed, dispatch_uid="wagtail_loginlimit.user_login_failed"
+    )
 
 
 class LoginLimitHandler(AxesDatabaseHandler):
@@ -80,10 +99,7 @@ class LoginLimitHandler(AxesDatabaseHandler):
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
         if request is None:
-            logger.warning(
-                "A failed login without a request cannot be counted: pass `request` "
-                "to authenticate()."
-            )
+            warn_without_request()  # not counted: there is no client
             return
         outcomes.record_failure(request, username_of(request, credentials), credentials)
 

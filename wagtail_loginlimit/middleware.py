@@ -2,11 +2,12 @@
 without an outcome.
 
 A POST to a login view (any subclass of Django's `LoginView`, Wagtail's admin
-login among them) from a locked-out client is refused before the view runs:
-no form is validated and no login page is rendered only to be replaced by the
-lockout page, which is what makes a refused login cheap under attack. Other
-login code is still refused by the authentication backend, after its view ran.
-A GET of a login view from a locked-out IP shows the lockout page at once.
+login and the Django admin's among them) from a locked-out client is refused
+before the view runs: no form is validated and no login page is rendered only
+to be replaced by the lockout page, which is what makes a refused login cheap
+under attack. Other login code is still refused by the authentication backend,
+after its view ran. A GET of a login view from a locked-out IP shows the
+lockout page at once.
 
 Before a password is checked, the decision reserves one of the client's tries,
 so that a burst of parallel requests cannot all slip past the limit. A failure
@@ -14,6 +15,9 @@ or a `login()` settles the reservation; code that calls `authenticate()` alone
 (API authentication, for instance) does neither, so this middleware gives the
 try back when the response leaves. Place it after `AuthenticationMiddleware`.
 It costs no query on requests that did not try a password.
+
+It also answers 400, not 500, for a form body Django refuses to decode
+(`refuse_undecodable_form`).
 """
 
 from __future__ import annotations
@@ -21,8 +25,11 @@ from __future__ import annotations
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from axes.handlers.proxy import AxesProxyHandler
 from django.conf import settings
+from django.contrib.admin.sites import AdminSite
 from django.contrib.auth.views import LoginView
+from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from . import decision, outcomes, responses
 from .handler import LoginLimitHandler, username_of
@@ -30,9 +37,54 @@ from .handler import LoginLimitHandler, username_of
 
 def is_login_view(view_func) -> bool:
     """A class-based view derived from Django's `LoginView` (decorators made
-    with `functools.wraps` keep its `view_class`)."""
+    with `functools.wraps` keep its `view_class`), or the login of a Django
+    admin site (`AdminSite.login`, which runs a `LoginView`)."""
     view_class = getattr(view_func, "view_class", None)
-    return isinstance(view_class, type) and issubclass(view_class, LoginView)
+    if isinstance(view_class, type) and issubclass(view_class, LoginView):
+        return True
+    site = getattr(view_func, "__self__", None)
+    return isinstance(site, AdminSite) and view_func.__name__ == "login"
+
+
+FORM_URLENCODED = "application/x-www-form-urlencoded"
+
+
+def refuse_undecodable_form(request: HttpRequest) -> None:
+    """A urlencoded form body must be UTF-8 (Django 5.1+ refuses
+    `charset=utf-16` or `latin-1` with `BadRequest`); one that says it is in
+    another charset is answered 400 — never 500. (A charset nobody knows is
+    ignored by Django: the body is read as UTF-8, and a login counted.)
+
+    Django raises that `BadRequest` without marking the body as unreadable, so
+    its 400 handler, which checks the CSRF token, reads `request.POST` again
+    and the second error becomes a 500: on every login page, and every other
+    form. This runs before any view middleware (before the CSRF check), marks
+    the body unreadable and raises `BadRequest` itself, so Django answers with
+    the site's 400 page. A view exempt from CSRF (an API, a webhook that reads
+    the raw body) is not refused: its `request.POST` reads as empty where
+    Django cannot decode it, and `request.body` is still there."""
+    if request.method != "POST" or request.content_type != FORM_URLENCODED:
+        return
+    # Set only for a charset Python knows; Django reads an unknown one as UTF-8.
+    encoding = request.encoding
+    if encoding is None or encoding.lower() == "utf-8":
+        return
+    if _csrf_exempt(request):
+        try:
+            request.POST  # noqa: B018
+        except BadRequest:
+            request._mark_post_parse_error()  # Django's own "no form" state
+        return
+    request._mark_post_parse_error()
+    raise BadRequest("A urlencoded form body must be UTF-8 encoded.")
+
+
+def _csrf_exempt(request: HttpRequest) -> bool:
+    try:
+        match = resolve(request.path_info, urlconf=getattr(request, "urlconf", None))
+    except Resolver404:
+        return True  # no view: Django answers 404 without reading the body
+    return getattr(match.func, "csrf_exempt", False)
 
 
 class LoginLimitMiddleware:
@@ -48,12 +100,14 @@ class LoginLimitMiddleware:
     def __call__(self, request):
         if self.async_mode:
             return self.__acall__(request)
+        refuse_undecodable_form(request)
         try:
             return self.get_response(request)
         finally:
             outcomes.release_unsettled(request)
 
     async def __acall__(self, request):
+        refuse_undecodable_form(request)
         try:
             return await self.get_response(request)
         finally:

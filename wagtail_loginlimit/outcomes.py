@@ -17,7 +17,15 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from . import accounts, events, notifications, policy, security_log, storage
-from .decision import Decision, decide, ensure_record, identity, keys_for, record_of
+from .decision import (
+    Decision,
+    decide,
+    ensure_record,
+    identity,
+    keys_for,
+    mark_locked_out,
+    record_of,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +75,7 @@ def _count(request, record, judged: Decision, credentials) -> None:
             max(lockout.ends_at for lockout in result.lockouts),
             any(lockout.is_long for lockout in result.lockouts),
         )
-        request.axes_locked_out = True  # axes' middleware answers with the page
+        mark_locked_out(request)  # axes' middleware answers with the page
         request.axes_credentials = credentials
     else:
         verdict = policy.Verdict(policy.ALLOWED, result.tries_left)
