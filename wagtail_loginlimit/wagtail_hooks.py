@@ -5,9 +5,12 @@ lives here."""
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
+from wagtail.admin.admin_url_finder import register_admin_url_finder
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
 from . import audit_log, dashboard, permissions, urls
+from .models import Lockout
+from .views.lockout_history import LockoutURLFinder
 from .views.reactivate import ReactivateBulkAction
 from .views.unlock import UnlockBulkAction
 
@@ -74,6 +77,7 @@ def log_lockout(event):
         audit_log.log_lockout(event.lockout)
 
 
+register_admin_url_finder(Lockout, LockoutURLFinder)  # Site history → the lockout
 hooks.register("register_bulk_action", UnlockBulkAction)
 hooks.register("register_bulk_action", ReactivateBulkAction)
 hooks.register("construct_homepage_panels", dashboard.add_panel)
