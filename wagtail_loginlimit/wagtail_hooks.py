@@ -2,6 +2,8 @@
 the permission, log actions, bulk actions and the dashboard panel. No logic
 lives here."""
 
+import copy
+
 from django.urls import include, path, reverse
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
@@ -9,7 +11,8 @@ from wagtail.admin.admin_url_finder import register_admin_url_finder
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
 
 from . import audit_log, dashboard, permissions, urls
-from .models import Lockout
+from .models import Lockout, LoginLimitSettings
+from .views.fixed_limits import all_fixed_in_code
 from .views.lockout_history import LockoutURLFinder
 from .views.reactivate import ReactivateBulkAction
 from .views.unlock import UnlockBulkAction
@@ -59,6 +62,18 @@ for _label, _url_name, _icon, _order in (
     hooks.register(
         "register_loginlimit_menu_item", _item(_label, _url_name, _icon, _order)
     )
+
+
+@hooks.register("construct_settings_menu")
+def point_settings_to_fixed_limits(request, menu_items):
+    """When code fixes every limit, Settings → Login limits opens the one
+    read-only page that says so (not a form where nothing can change)."""
+    if all_fixed_in_code():
+        for index, item in enumerate(menu_items):
+            if getattr(item, "model", None) is LoginLimitSettings:
+                # A copy: the registered item is shared by every request.
+                menu_items[index] = copy.copy(item)
+                menu_items[index].url = reverse("wagtail_loginlimit:fixed_limits")
 
 
 @hooks.register("register_permissions")
