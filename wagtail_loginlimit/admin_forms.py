@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from django import forms
 from django.utils import formats
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from wagtail.admin.forms import WagtailAdminModelForm
@@ -54,6 +56,7 @@ class LoginLimitSettingsForm(WagtailAdminModelForm):
             note = _("Set by %(setting)s in the Django settings; change it there.")
         note = note % {"setting": SETTING_NAME}
         self.fixed_in_code = code.fixed_keys
+        name_duration_parts(self)
         for name, text in help_texts(current_values(self.instance)).items():
             if name in self.fields:
                 self.fields[name].help_text = _("%(help)s %(example)s") % {
@@ -81,6 +84,19 @@ class LoginLimitSettingsForm(WagtailAdminModelForm):
             if name in self.fields:
                 cleaned_data[name] = value
         return cleaned_data
+
+
+def name_duration_parts(form) -> None:
+    """A duration is a number and a unit, two controls under one label that
+    can point at neither (Django gives a MultiWidget no `id_for_label`):
+    each gets a name of its own, "Lockout duration: number" / "…: unit"."""
+    for field in form.fields.values():
+        widget = field.widget
+        if isinstance(widget, forms.MultiWidget) and len(widget.widgets) == 2:
+            label = capfirst(field.label)
+            number, unit = widget.widgets
+            number.attrs["aria-label"] = _("%(label)s: number") % {"label": label}
+            unit.attrs["aria-label"] = _("%(label)s: unit") % {"label": label}
 
 
 # --- what the current values mean, in the panel's own words -----------------
