@@ -227,7 +227,8 @@ class LoginSecurityBulkAction(BulkAction):
         context = super().get_context_data(**kwargs)
         items = context["items"]
         refused = context.get("items_with_no_access", [])
-        title = self.get_title(len(items))
+        # "Unlock 3 lockouts"; plain "Unlock" when nothing can be done.
+        title = self.get_title(len(items)) if items else str(self.display_name)
         context.update(
             title=title,
             count=len(items),
