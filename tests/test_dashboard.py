@@ -177,3 +177,20 @@ def test_empty_chart_renders(db, time_machine):
 )
 def test_axis_ends_on_a_round_number(value, expected):
     assert nice_ceiling(value) == expected
+
+
+def test_the_axis_names_the_month_where_the_chart_and_a_month_begin():
+    """Issue 12, item 14: "19 20 … 1 2" left the month to guess."""
+    days = dashboard.last_days(14, today=date(2026, 12, 2))
+    svg = str(dashboard.draw_chart(days, [0] * 14, [0] * 14))
+    labels = re.findall(r'text-anchor="middle"[^>]*>([^<]+)</text>', svg)
+    assert labels[0] == "19 Nov"
+    assert labels[1] == "20"
+    assert labels[12] == "1 Dec"
+    assert labels[13] == "2"
+
+
+def test_the_chart_takes_the_panels_width():
+    svg = str(dashboard.draw_chart(dashboard.last_days(), [1] * 14, [0] * 14))
+    assert "width:100%" in svg
+    assert "max-width" not in svg

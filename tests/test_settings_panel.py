@@ -34,6 +34,7 @@ PANELS = {
         "valid_duration",
     ],
     "Repeat offenders": ["allowed_lockouts", "long_duration"],
+    "What an attacker can try": [],  # the budget those limits leave
     "Allow and deny lists": ["whitelist", "blacklist"],
     "Accounts": ["deactivate_after"],
     "Notifications": ["lockout_notify", "notify_email_after", "digest"],

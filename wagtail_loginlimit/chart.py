@@ -12,8 +12,12 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-WIDTH, HEIGHT = 560, 200
+# The drawing's own units; it is scaled to the panel's whole width.
+WIDTH, HEIGHT = 800, 200
 LEFT, RIGHT, TOP, BOTTOM = 36, 8, 10, 26
+# Below this width (in CSS px) the chart scrolls sideways rather than shrink
+# its labels out of reading size.
+MIN_WIDTH = 480
 
 
 @dataclass(frozen=True)
@@ -50,12 +54,13 @@ def bar_chart(days: list[date], series: list[Series], *, title: str) -> SafeStri
         format_html(
             '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {} {}" role="img" '
             'aria-labelledby="loginlimit-chart-title loginlimit-chart-desc" '
-            'class="loginlimit-chart" style="width:100%;max-width:{}px;height:auto">'
+            'class="loginlimit-chart" style="display:block;width:100%;min-width:{}px;'
+            'height:auto">'
             '<title id="loginlimit-chart-title">{}</title>'
             '<desc id="loginlimit-chart-desc">{}</desc>',
             WIDTH,
             HEIGHT,
-            WIDTH,
+            MIN_WIDTH,
             title,
             _describe(days, series),
         )
@@ -99,11 +104,19 @@ def bar_chart(days: list[date], series: list[Series], *, title: str) -> SafeStri
                 'fill="currentColor">{}</text>',
                 _n(LEFT + index * group_w + group_w / 2),
                 HEIGHT - BOTTOM + 14,
-                date_format(day, "j"),
+                day_label(day, first=index == 0),
             )
         )
     parts.append(mark_safe("</svg>"))  # noqa: S308 (a literal)
     return mark_safe("".join(str(part) for part in parts))  # noqa: S308 (escaped parts)
+
+
+def day_label(day: date, *, first: bool) -> str:
+    """The axis label of a day: its number, and the month where the chart
+    begins and where a month begins ("19 Nov", 20, …, "1 Dec")."""
+    if first or day.day == 1:
+        return date_format(day, "j M")
+    return date_format(day, "j")
 
 
 def _n(value: float) -> str:

@@ -67,6 +67,11 @@ def check_wiring(app_configs=None, **kwargs):
                 )
             )
 
+    if "axes" not in settings.INSTALLED_APPS:
+        # The rest imports axes' models, which cannot load without the app:
+        # E002 is the one thing to fix first.
+        return found
+
     backends = list(settings.AUTHENTICATION_BACKENDS)
     ours = [i for i, path in enumerate(backends) if _is_subclass(path, BACKEND)]
     if not ours:

@@ -271,6 +271,14 @@ class ActiveLockoutFilterSet(LoginSecurityFilterSet):
 
 
 class LockoutHistoryFilterSet(ActiveLockoutFilterSet):
+    # One lockout, as a Site history entry links to it (`?lockout=<id>`);
+    # shown among the active filters, where it can be removed.
+    lockout = django_filters.ModelChoiceFilter(
+        label=_("Lockout"),
+        queryset=Lockout.objects.all(),
+        method="filter_lockout",
+        widget=forms.HiddenInput,
+    )
     lifted = django_filters.ChoiceFilter(
         label=_("How it was lifted"),
         method="filter_lifted",
@@ -280,7 +288,10 @@ class LockoutHistoryFilterSet(ActiveLockoutFilterSet):
     )
 
     class Meta(ActiveLockoutFilterSet.Meta):
-        fields = [*ActiveLockoutFilterSet.Meta.fields, "lifted"]
+        fields = [*ActiveLockoutFilterSet.Meta.fields, "lifted", "lockout"]
+
+    def filter_lockout(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return queryset.filter(pk=value.pk) if value else queryset
 
     def filter_lifted(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == NOT_LIFTED:

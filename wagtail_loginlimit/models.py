@@ -17,7 +17,7 @@ from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
 from . import code_settings, defaults, validation
-from .admin_forms import LoginLimitSettingsForm
+from .admin_forms import BudgetPanel, LoginLimitSettingsForm
 from .clients import (
     METHOD_IP,
     METHOD_IP_AND_USERNAME,
@@ -76,7 +76,9 @@ class LoginLimitSettings(BaseGenericSetting):
         default=defaults.PANEL["allowed_lockouts"],
         validators=[MinValueValidator(1)],
         help_text=_(
-            "Lockouts within the valid window before the next one is a long lockout."
+            "How many lockouts make one round, counted within the valid window: "
+            "the last lockout of a round is a long one, and the count then starts "
+            "again. 1 makes every lockout a long one."
         ),
     )
     long_duration = DurationSecondsField(
@@ -120,8 +122,8 @@ class LoginLimitSettings(BaseGenericSetting):
         default=defaults.PANEL["deactivate_after"],
         help_text=_(
             "Deactivate an account after this many lockouts' worth of failed logins "
-            "against it, from any IP addresses (with 4 allowed retries, 2 means the "
-            "8th failure). 0 turns this off."
+            "against it, from any IP addresses (this number times the allowed "
+            "retries). 0 turns this off."
         ),
     )
     lockout_notify = models.CharField(
@@ -164,6 +166,7 @@ class LoginLimitSettings(BaseGenericSetting):
             [FieldPanel("allowed_lockouts"), FieldPanel("long_duration")],
             heading=_("Repeat offenders"),
         ),
+        BudgetPanel(heading=_("What an attacker can try")),
         MultiFieldPanel(
             [FieldPanel("whitelist"), FieldPanel("blacklist")],
             heading=_("Allow and deny lists"),

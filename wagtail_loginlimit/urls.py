@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 from .views.active_lockouts import ActiveLockoutsView
 from .views.deactivated_accounts import DeactivatedAccountsView
 from .views.failed_logins import FailedLoginsView
+from .views.fixed_limits import FixedLimitsView
 from .views.lockout_history import LockoutHistoryView
 
 app_name = "wagtail_loginlimit"
@@ -33,4 +34,6 @@ urlpatterns = [
     *_report("lockouts/", LockoutHistoryView, "lockout_history"),
     *_report("failed-logins/", FailedLoginsView, "failed_logins"),
     *_report("deactivated-accounts/", DeactivatedAccountsView, "deactivated_accounts"),
+    # Settings → Login limits when code fixes every limit (read-only).
+    path("limits/", FixedLimitsView.as_view(), name="fixed_limits"),
 ]

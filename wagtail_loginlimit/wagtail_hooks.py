@@ -1,79 +1,9 @@
-"""Wires the plugin into the Wagtail admin: URLs, the "Login security" menu,
-the permission, log actions, bulk actions and the dashboard panel. No logic
-lives here."""
+"""Wagtail reads this module for hooks; they live in `admin_wiring`. The
+screens list django-axes' failure log, so without `axes` in INSTALLED_APPS
+nothing is wired, and `manage.py check` says what to add
+(wagtail_loginlimit.E002) instead of failing on axes' models."""
 
-from django.urls import include, path, reverse
-from django.utils.translation import gettext_lazy as _
-from wagtail import hooks
-from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from django.apps import apps
 
-from . import audit_log, dashboard, permissions, urls
-from .views.reactivate import ReactivateBulkAction
-from .views.unlock import UnlockBulkAction
-
-
-@hooks.register("register_admin_urls")
-def register_admin_urls():
-    return [path("login-security/", include(urls, namespace="wagtail_loginlimit"))]
-
-
-class LoginSecurityMenuItem(MenuItem):
-    def is_shown(self, request) -> bool:
-        return permissions.user_can_manage(request.user)
-
-
-# Other apps may add items with the `register_loginlimit_menu_item` hook.
-login_security_menu = Menu(register_hook_name="register_loginlimit_menu_item")
-
-
-@hooks.register("register_admin_menu_item")
-def register_login_security_menu():
-    return SubmenuMenuItem(
-        _("Login security"),
-        login_security_menu,
-        name="login-security",
-        icon_name="lock",
-        order=9000,
-    )
-
-
-def _item(label, url_name: str, icon: str, order: int):
-    return lambda: LoginSecurityMenuItem(
-        label,
-        reverse(url_name),
-        name=url_name.split(":")[-1],
-        icon_name=icon,
-        order=order,
-    )
-
-
-for _label, _url_name, _icon, _order in (
-    (_("Active lockouts"), "wagtail_loginlimit:active_lockouts", "lock", 100),
-    (_("Lockout history"), "wagtail_loginlimit:lockout_history", "history", 200),
-    (_("Failed logins"), "wagtail_loginlimit:failed_logins", "warning", 300),
-    (_("Deactivated accounts"), "wagtail_loginlimit:deactivated_accounts", "user", 400),
-):
-    hooks.register(
-        "register_loginlimit_menu_item", _item(_label, _url_name, _icon, _order)
-    )
-
-
-@hooks.register("register_permissions")
-def register_permissions():
-    return permissions.permissions_for_group_editor()
-
-
-@hooks.register("register_log_actions")
-def register_log_actions(actions):
-    audit_log.register_actions(actions)
-
-
-@hooks.register("loginlimit_block")
-def log_lockout(event):
-    if event.lockout is not None:
-        audit_log.log_lockout(event.lockout)
-
-
-hooks.register("register_bulk_action", UnlockBulkAction)
-hooks.register("register_bulk_action", ReactivateBulkAction)
-hooks.register("construct_homepage_panels", dashboard.add_panel)
+if apps.is_installed("axes"):
+    from . import admin_wiring  # noqa: F401  (registers the hooks)

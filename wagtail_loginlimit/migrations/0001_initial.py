@@ -112,7 +112,7 @@ class Migration(migrations.Migration):
                     "allowed_lockouts",
                     models.PositiveIntegerField(
                         default=4,
-                        help_text="Lockouts within the valid window before the next one is a long lockout.",
+                        help_text="How many lockouts make one round, counted within the valid window: the last lockout of a round is a long one, and the count then starts again. 1 makes every lockout a long one.",
                         validators=[django.core.validators.MinValueValidator(1)],
                         verbose_name="allowed lockouts",
                     ),
@@ -172,7 +172,7 @@ class Migration(migrations.Migration):
                     "deactivate_after",
                     models.PositiveIntegerField(
                         default=0,
-                        help_text="Deactivate an account after this many lockouts' worth of failed logins against it, from any IP addresses (with 4 allowed retries, 2 means the 8th failure). 0 turns this off.",
+                        help_text="Deactivate an account after this many lockouts' worth of failed logins against it, from any IP addresses (this number times the allowed retries). 0 turns this off.",
                         verbose_name="deactivate accounts after",
                     ),
                 ),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from wagtail.admin.ui.tables import BulkActionsCheckboxColumn
 
 from ..filters import ActiveLockoutFilterSet
@@ -23,6 +24,7 @@ class LockoutReportMixin:
     header_icon = "lock"
     verbose_name = _("lockout")
     verbose_name_plural = _("lockouts")
+    count_label = ngettext_lazy("%(number)s lockout", "%(number)s lockouts", "count")
     search_fields = ["username", "ip_address", "ip_group"]
     list_export = [
         "ip_address",

@@ -8,10 +8,15 @@ import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.humanize.templatetags.humanize import intcomma
 from django.db.models import Model, QuerySet
-from django.utils import timezone, translation
+from django.urls import reverse_lazy
+from django.utils import formats, timezone, translation
 from django.utils.encoding import force_str
 from django.utils.functional import cached_property
+from django.utils.translation import gettext, ngettext_lazy
+from django.utils.translation import gettext_lazy as _
+from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.views.bulk_action import BulkAction
 from wagtail.admin.views.reports import ReportView
 
@@ -41,10 +46,49 @@ def csv_cell(value: Any) -> Any:
 
 
 def local_isoformat(value: datetime.datetime) -> str:
-    """A date and time in the admin's time zone, as the listings show it."""
-    return (
-        timezone.localtime(value) if timezone.is_aware(value) else value
-    ).isoformat()
+    """A date and time in the admin's time zone, as the listings show it, to
+    the second (a spreadsheet has no use for microseconds)."""
+    return (timezone.localtime(value) if timezone.is_aware(value) else value).isoformat(
+        timespec="seconds"
+    )
+
+
+def local_naive(value: datetime.datetime) -> datetime.datetime:
+    """A date and time for an XLSX cell (which holds no zone): the admin's
+    local time, to the second."""
+    if timezone.is_aware(value):
+        value = timezone.make_naive(value)
+    return value.replace(microsecond=0)
+
+
+def yes_no(value: bool) -> str:
+    """A yes/no cell in the admin's language, not Python's True/False."""
+    return gettext("Yes") if value else gettext("No")
+
+
+def count_text(count: int) -> str:
+    """A count as the admin's locale writes it (5,000 or 5.000)."""
+    return formats.number_format(count, force_grouping=True)
+
+
+class LoginSecurityPaginator(WagtailPaginator):
+    """Says "8 failed logins", not the model's name ("8 access failures"),
+    with a plural form per language and a thousands separator."""
+
+    count_label = None  # an ngettext_lazy(…, "count") set by the view
+
+    @cached_property
+    def items_count_label(self) -> str:
+        if self.count_label is None:
+            return super().items_count_label
+        return self.count_label % {"count": self.count, "number": intcomma(self.count)}
+
+
+# The "Login security" crumb of every screen, between Home and the screen.
+LOGIN_SECURITY_CRUMB = {
+    "url": reverse_lazy("wagtail_loginlimit:index"),
+    "label": _("Login security"),
+}
 
 
 def clean_ids(values: list[str]) -> list[int]:
@@ -63,6 +107,21 @@ class LoginSecurityReportView(ReportView):
     is_searchable = True
     paginate_by = 50
     export_filename = "login-security"
+    # "%(number)s failed logins" under the table; each view sets its own.
+    count_label = ngettext_lazy("%(number)s item", "%(number)s items", "count")
+    breadcrumbs_items = [*ReportView.breadcrumbs_items, LOGIN_SECURITY_CRUMB]
+
+    paginator_class = LoginSecurityPaginator
+
+    def get_paginator(self, *args, **kwargs):
+        paginator = super().get_paginator(*args, **kwargs)
+        paginator.count_label = self.count_label
+        return paginator
+
+    def no_results_note(self) -> str:
+        """A sentence under "No … found" that says why the list may be
+        empty; none by default."""
+        return ""
 
     def dispatch(self, request, *args, **kwargs):
         if not permissions.user_can_manage(request.user):
@@ -75,7 +134,9 @@ class LoginSecurityReportView(ReportView):
         preprocess[datetime.datetime] = {
             **preprocess.get(datetime.datetime, {}),
             self.FORMAT_CSV: local_isoformat,
+            self.FORMAT_XLSX: local_naive,
         }
+        preprocess[bool] = {self.FORMAT_CSV: yes_no, self.FORMAT_XLSX: yes_no}
         return preprocess
 
     def preprocess_field_value(self, field: str, value: Any, export_format: str):
@@ -113,6 +174,8 @@ class LoginSecurityReportView(ReportView):
     def get_context_data(self, *args, **kwargs):
         context = super().get_context_data(*args, **kwargs)
         context["filter_errors"] = self.filter_errors
+        context["table_label"] = self.get_page_title()
+        context["no_results_note"] = self.no_results_note()
         return context
 
     @cached_property
@@ -136,6 +199,9 @@ class LoginSecurityBulkAction(BulkAction):
     listing_view_class: type[LoginSecurityReportView]
     related_fields: tuple[str, ...] = ()
     action_priority = 10
+    # The confirmation names this many of the chosen items and counts the
+    # rest: "Select all" after an attack may choose thousands.
+    sample_size = 20
 
     def dispatch(self, request, *args, **kwargs):
         if not permissions.user_can_manage(request.user):
@@ -156,6 +222,38 @@ class LoginSecurityBulkAction(BulkAction):
         view = self.listing_view_class()
         view.setup(self.request)
         return view.get_queryset().order_by().values_list("pk", flat=True)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        items = context["items"]
+        refused = context.get("items_with_no_access", [])
+        # "Unlock 3 lockouts"; plain "Unlock" when nothing can be done.
+        title = self.get_title(len(items)) if items else str(self.display_name)
+        context.update(
+            title=title,
+            count=len(items),
+            count_text=count_text(len(items)),
+            sample=items[: self.sample_size],
+            more_count=max(0, len(items) - self.sample_size),
+            more=count_text(max(0, len(items) - self.sample_size)),
+            refused_sample=refused[: self.sample_size],
+            refused_more_count=max(0, len(refused) - self.sample_size),
+            refused_more=count_text(max(0, len(refused) - self.sample_size)),
+            breadcrumbs_items=[
+                *ReportView.breadcrumbs_items,
+                LOGIN_SECURITY_CRUMB,
+                {
+                    "url": self.next_url,
+                    "label": self.listing_view_class.page_title,
+                },
+                {"url": "", "label": title},
+            ],
+        )
+        return context
+
+    def get_title(self, count: int) -> str:
+        """The page's title for `count` chosen items ("Unlock 3 lockouts")."""
+        return str(self.display_name)
 
     def get_execution_context(self) -> dict[str, Any]:
         return {"by": self.request.user, "request": self.request}

@@ -9,8 +9,20 @@ from django.utils.formats import date_format
 from django.utils.timesince import timeuntil
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.ui.tables import ButtonsColumnMixin, Column, DateColumn, TitleColumn
+from wagtail.admin.ui.tables import (
+    ButtonsColumnMixin,
+    Column,
+    DateColumn,
+    StatusTagColumn,
+    TitleColumn,
+)
 from wagtail.admin.widgets.button import ListingButton
+
+from ..models import SCOPE_IP, SCOPE_PAIR, SCOPE_USERNAME
+
+# Cells that must stay on one line (an IP address, a date, a button): the
+# table then scrolls sideways in its container instead of breaking them.
+NOWRAP = "w-whitespace-nowrap"
 
 # Wagtail adds this to a results-fragment URL; a page URL has no use for it.
 FRAGMENT_PARAM = "_w_filter_fragment"
@@ -57,14 +69,44 @@ def lockout_length(lockout) -> str:
     return _("Long") if lockout.is_long else _("Normal")
 
 
+def failed_logins_url(lockout) -> str:
+    """The failed logins of the client a lockout holds: its IP address (an
+    IPv6 client by its network) and/or its username, as the scope counts."""
+    query = {}
+    ip = lockout.ip_group or lockout.ip_address
+    if lockout.scope in (SCOPE_IP, SCOPE_PAIR) and ip:
+        query["ip"] = ip
+    if lockout.scope in (SCOPE_USERNAME, SCOPE_PAIR) and lockout.username:
+        query["username"] = lockout.username
+    base = reverse("wagtail_loginlimit:failed_logins")
+    return f"{base}?{urlencode(query)}" if query else base
+
+
+def other_ip_address(lockout) -> str:
+    """The address of the failure that caused a lockout, where the "Locked
+    out" column does not already show it: a lockout by username, or an IPv6
+    client shown by its network."""
+    ip = lockout.ip_address or ""
+    return "" if ip and ip in lockout.who.split(" @ ") else ip
+
+
 class LockoutColumn(ButtonsColumnMixin, TitleColumn):
-    """Who is locked out, with an "Unlock" button while the lockout lasts."""
+    """Who is locked out, linked to that client's failed logins, with an
+    "Unlock" button while the lockout lasts."""
 
     def __init__(self, name="who", **kwargs):
         kwargs.setdefault("label", _("Locked out"))
         kwargs.setdefault("accessor", "who")
         kwargs.setdefault("get_title_id", lambda lockout: f"lockout_{lockout.pk}_title")
+        kwargs.setdefault("get_url", failed_logins_url)
+        kwargs.setdefault("classname", NOWRAP)
         super().__init__(name, **kwargs)
+
+    def get_link_attrs(self, instance, parent_context):
+        return {
+            **super().get_link_attrs(instance, parent_context),
+            "title": _("Failed logins of %(who)s") % {"who": instance.who},
+        }
 
     def get_buttons(self, instance, parent_context):
         if not instance.is_active:
@@ -85,11 +127,23 @@ def lockout_columns() -> list[Column]:
     return [
         LockoutColumn(),
         Column("get_scope_display", label=_("Locked by")),
-        Column("ip_address", label=_("IP address"), sort_key="ip_address"),
-        DateColumn("started_at", label=_("Started"), sort_key="started_at"),
-        Column("ends_at", label=_("Ends"), accessor=ends_display, sort_key="ends_at"),
         Column(
-            "length", label=_("Length"), accessor=lockout_length, sort_key="is_long"
+            "ip_address",
+            label=_("Last IP address"),
+            accessor=other_ip_address,
+            sort_key="ip_address",
+            classname=NOWRAP,
+        ),
+        DateColumn(
+            "started_at", label=_("Started"), sort_key="started_at", classname=NOWRAP
+        ),
+        Column("ends_at", label=_("Ends"), accessor=ends_display, sort_key="ends_at"),
+        StatusTagColumn(
+            "length",
+            label=_("Length"),
+            accessor=lockout_length,
+            primary=lambda lockout: lockout.is_long,
+            sort_key="is_long",
         ),
         Column("failure_count", label=_("Failures"), sort_key="failure_count"),
     ]

@@ -8,6 +8,7 @@ from django.core.exceptions import FieldDoesNotExist
 from django.urls import NoReverseMatch, reverse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
 from wagtail.admin.ui.tables import (
     BulkActionsCheckboxColumn,
     ButtonsColumnMixin,
@@ -17,11 +18,11 @@ from wagtail.admin.ui.tables import (
 )
 from wagtail.admin.widgets.button import ListingButton
 
-from .. import accounts
+from .. import accounts, conf
 from ..filters import DeactivationFilterSet
 from ..models import Deactivation
 from .base import LoginSecurityReportView
-from .columns import bulk_action_url, listing_url
+from .columns import NOWRAP, bulk_action_url, listing_url
 
 
 def _username(record: Deactivation) -> str:
@@ -39,6 +40,7 @@ class AccountColumn(ButtonsColumnMixin, TitleColumn):
             get_url=lambda record: _user_edit_url(record.user_id),
             get_title_id=lambda record: f"deactivation_{record.pk}_title",
             sort_key=f"user__{get_user_model().USERNAME_FIELD}",
+            classname=NOWRAP,
             **kwargs,
         )
 
@@ -83,6 +85,9 @@ class DeactivatedAccountsView(LoginSecurityReportView):
     index_results_url_name = "wagtail_loginlimit:deactivated_accounts_results"
     verbose_name = _("deactivated account")
     verbose_name_plural = _("deactivated accounts")
+    count_label = ngettext_lazy(
+        "%(number)s deactivated account", "%(number)s deactivated accounts", "count"
+    )
     default_ordering = "-deactivated_at"
     export_filename = "deactivated-accounts"
     show_bulk_actions = True
@@ -104,11 +109,14 @@ class DeactivatedAccountsView(LoginSecurityReportView):
             AccountColumn(),
             *([Column("user.email", label=_("Email"))] if _has_email() else []),
             DateColumn(
-                "deactivated_at", label=_("Deactivated"), sort_key="deactivated_at"
+                "deactivated_at",
+                label=_("Deactivated"),
+                sort_key="deactivated_at",
+                classname=NOWRAP,
             ),
             Column("lockout_count", label=_("Lockouts"), sort_key="lockout_count"),
             Column("failure_count", label=_("Failures"), sort_key="failure_count"),
-            Column("ip_address", label=_("Last IP address")),
+            Column("ip_address", label=_("Last IP address"), classname=NOWRAP),
         ]
 
     @cached_property
@@ -131,3 +139,11 @@ class DeactivatedAccountsView(LoginSecurityReportView):
 
     def get_base_queryset(self):
         return accounts.deactivated()
+
+    def no_results_note(self) -> str:
+        if conf.get_config(self.request).deactivate_after:
+            return ""
+        return _(
+            "Deactivation is off: failed logins never deactivate an account. "
+            "Turn it on with “Deactivate accounts after” in Settings → Login limits."
+        )

@@ -3,13 +3,17 @@ and how it was lifted."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from wagtail.admin.admin_url_finder import ModelAdminURLFinder
 from wagtail.admin.ui.tables import Column, DateColumn, UserColumn
 
 from ..filters import LockoutHistoryFilterSet
 from .active_lockouts import LockoutReportMixin
 from .base import LoginSecurityReportView
-from .columns import lockout_columns
+from .columns import NOWRAP, lockout_columns
 
 
 class LockoutHistoryView(LockoutReportMixin, LoginSecurityReportView):
@@ -22,7 +26,9 @@ class LockoutHistoryView(LockoutReportMixin, LoginSecurityReportView):
     export_filename = "lockout-history"
     columns = [
         *lockout_columns(),
-        DateColumn("lifted_at", label=_("Lifted"), sort_key="lifted_at"),
+        DateColumn(
+            "lifted_at", label=_("Lifted"), sort_key="lifted_at", classname=NOWRAP
+        ),
         Column(
             "get_lift_reason_display",
             label=_("How it was lifted"),
@@ -30,3 +36,12 @@ class LockoutHistoryView(LockoutReportMixin, LoginSecurityReportView):
         ),
         UserColumn("lifted_by", label=_("Lifted by")),
     ]
+
+
+class LockoutURLFinder(ModelAdminURLFinder):
+    """Where a lockout's Site history entry leads: Lockout history showing
+    that lockout (for users who may manage login limits)."""
+
+    def construct_edit_url(self, instance) -> str:
+        query = urlencode({"lockout": instance.pk})
+        return f"{reverse('wagtail_loginlimit:lockout_history')}?{query}"

@@ -9,7 +9,7 @@ from django.utils.translation import ngettext
 
 from .. import accounts
 from ..models import Deactivation
-from .base import LoginSecurityBulkAction
+from .base import LoginSecurityBulkAction, count_text
 from .deactivated_accounts import DeactivatedAccountsView
 
 
@@ -37,9 +37,14 @@ class ReactivateBulkAction(LoginSecurityBulkAction):
         )
         return count, 0
 
+    def get_title(self, count: int) -> str:
+        return ngettext(
+            "Reactivate %(number)s account", "Reactivate %(number)s accounts", count
+        ) % {"number": count_text(count)}
+
     def get_success_message(self, num_parent_objects, num_child_objects):
         return ngettext(
             "%(count)s account reactivated.",
             "%(count)s accounts reactivated.",
             num_parent_objects,
-        ) % {"count": num_parent_objects}
+        ) % {"count": count_text(num_parent_objects)}

@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 from .. import unlocking
 from ..models import Lockout
 from .active_lockouts import ActiveLockoutsView
-from .base import LoginSecurityBulkAction
+from .base import LoginSecurityBulkAction, count_text
 
 
 class UnlockBulkAction(LoginSecurityBulkAction):
@@ -35,9 +35,14 @@ class UnlockBulkAction(LoginSecurityBulkAction):
         )
         return count, 0
 
+    def get_title(self, count: int) -> str:
+        return ngettext(
+            "Unlock %(number)s lockout", "Unlock %(number)s lockouts", count
+        ) % {"number": count_text(count)}
+
     def get_success_message(self, num_parent_objects, num_child_objects):
         return ngettext(
             "%(count)s lockout lifted.",
             "%(count)s lockouts lifted.",
             num_parent_objects,
-        ) % {"count": num_parent_objects}
+        ) % {"count": count_text(num_parent_objects)}
