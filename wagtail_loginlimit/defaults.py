@@ -42,6 +42,10 @@ CODE_ONLY: dict[str, Any] = {
     # What a login gets while the store cannot be reached: "refuse" (HTTP 503)
     # or "allow" (the login goes on, unprotected).
     "on_store_error": "refuse",
+    # Password-reset emails asked for per IP address and per email address
+    # within `password_reset_window` (seconds); more are refused (429).
+    "password_reset_limit": 3,
+    "password_reset_window": 3600,
 }
 
 ALL: dict[str, Any] = {**PANEL, **CODE_ONLY}

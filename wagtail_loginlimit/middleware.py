@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 
-from . import decision, outcomes, responses
+from . import decision, outcomes, password_views, privacy, responses
 from .handler import LoginLimitHandler, username_of
 
 
@@ -56,15 +56,26 @@ class LoginLimitMiddleware:
         try:
             return await self.get_response(request)
         finally:
-            record = decision.record_of(request)
-            if record is not None and record.reserved is not None:
+            if outcomes.has_unsettled(request):
                 await sync_to_async(outcomes.release_unsettled)(request)
 
     def process_view(
         self, request: HttpRequest, view_func, view_args, view_kwargs
     ) -> HttpResponse | None:
-        if request.method != "POST" or not settings.AXES_ENABLED:
+        if not settings.AXES_ENABLED:
             return None
+        if request.method != "POST":
+            return None
+        match = getattr(request, "resolver_match", None)
+        url_name = match.url_name if match is not None else None
+        if privacy.guards(url_name):
+            # Wagtail's privacy passwords: counted around the view itself.
+            return privacy.guard(request, url_name, view_func, view_args, view_kwargs)
+        if password_views.guards(request, url_name, view_func):
+            # The old-password check of a password change.
+            return password_views.guard(
+                request, url_name, view_func, view_args, view_kwargs
+            )
         if not is_login_view(view_func):
             return None
         if not isinstance(AxesProxyHandler.get_implementation(), LoginLimitHandler):
