@@ -192,3 +192,23 @@ def test_the_failure_log_keeps_the_page_not_a_username(client, private_page):
     row = AccessFailureLog.objects.get()
     assert row.username is None
     assert row.path_info == page_url(page, restriction)
+
+
+def test_the_lockout_reports_and_exports_show_the_entry_point(
+    client, private_page, admin_user
+):
+    import csv
+    import io
+
+    from django.urls import reverse
+
+    page, restriction = private_page
+    for _ in range(4):
+        guess(client, page_url(page, restriction))
+    client.force_login(admin_user, "django.contrib.auth.backends.ModelBackend")
+    report = reverse("wagtail_loginlimit:active_lockouts")
+    assert b"Page password" in client.get(report).content
+    exported = client.get(report, {"export": "csv"})
+    rows = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))
+    assert rows[0][-1] == "Entry point"
+    assert rows[1][-1] == "page_password"

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.contrib.auth.views import LoginView
 from django.http import HttpRequest, HttpResponse
 
-from . import decision, outcomes, password_views, privacy, responses
+from . import decision, outcomes, password_reset, password_views, privacy, responses
 from .handler import LoginLimitHandler, username_of
 
 
@@ -64,6 +64,12 @@ class LoginLimitMiddleware:
     ) -> HttpResponse | None:
         if not settings.AXES_ENABLED:
             return None
+        reset = password_reset.guards(request, view_func)
+        if reset is not None:
+            # A password-reset request, or a reset link (also on GET).
+            return password_reset.guard(
+                request, reset, view_func, view_args, view_kwargs
+            )
         if request.method != "POST":
             return None
         match = getattr(request, "resolver_match", None)
