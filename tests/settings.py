@@ -63,6 +63,9 @@ MIDDLEWARE = [
 AXES_HANDLER = "wagtail_loginlimit.handler.LoginLimitHandler"
 AXES_LOCKOUT_CALLABLE = "wagtail_loginlimit.responses.axes_lockout_response"
 WAGTAILADMIN_USER_LOGIN_FORM = "wagtail_loginlimit.forms.LoginForm"
+WAGTAILADMIN_USER_PASSWORD_RESET_FORM = (
+    "wagtail_loginlimit.password_reset.PasswordResetForm"
+)
 
 # Wagtail's API (tests/urls.py mounts it at /api/v2/) behind Django REST
 # framework's authentication, as a site that keeps its API private sets it up.

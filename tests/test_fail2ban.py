@@ -207,13 +207,37 @@ def test_each_line_names_the_network_the_app_counts(attack, settings, security_l
 
     fields = [line.split(" loginlimit ", 1)[1] for line in log_lines(security_logfile)]
     assert fields == [
-        f'failure ip={V6_ATTACKER} failures=1 remaining=1 net={V6_NETWORK} user="admin"',
-        f'failure ip={V6_ROTATED} failures=2 remaining=0 net={V6_NETWORK} user="admin"',
+        f"failure ip={V6_ATTACKER} failures=1 remaining=1 entry=login "
+        f'net={V6_NETWORK} user="admin"',
+        f"failure ip={V6_ROTATED} failures=2 remaining=0 entry=login "
+        f'net={V6_NETWORK} user="admin"',
         f"lockout ip={V6_ROTATED} by=ip until=2025-03-01T12:20:00+00:00 long=no "
-        f'failures=2 net={V6_NETWORK} user="admin"',
-        f'refused ip={V6_ROTATED} reason=locked net={V6_NETWORK} user="admin"',
-        f'failure ip={ATTACKER} failures=1 remaining=1 net={ATTACKER}/32 user="admin"',
+        f'failures=2 entry=login net={V6_NETWORK} user="admin"',
+        f'refused ip={V6_ROTATED} reason=locked entry=login net={V6_NETWORK} user="admin"',
+        f"failure ip={ATTACKER} failures=1 remaining=1 entry=login "
+        f'net={ATTACKER}/32 user="admin"',
     ]
+
+
+def test_other_entry_points_are_matched_alike(
+    db, client, clock, security_logfile, fail2ban_regex
+):
+    """Guesses at a privacy password (and any entry point of the API) are
+    failures fail2ban counts, like failed logins."""
+    from wagtail.models import Page, PageViewRestriction
+
+    page = Page.objects.get(depth=2)
+    restriction = PageViewRestriction.objects.create(
+        page=page, restriction_type=PageViewRestriction.PASSWORD, password="s"
+    )
+    url = f"/_util/authenticate_with_password/{restriction.pk}/{page.pk}/"
+    for _ in range(5):
+        client.post(url, {"password": "x", "return_url": "/"}, REMOTE_ADDR=ATTACKER)
+    lines = log_lines(security_logfile)
+    assert all(" entry=page_password " in line for line in lines)
+    assert fail2ban_regex(security_logfile) == [ATTACKER] * 4
+    assert fail2ban_regex(security_logfile, "lockout") == [ATTACKER]
+    assert fail2ban_regex(security_logfile, "aggressive") == [ATTACKER] * 5
 
 
 def test_network_bans_count_a_rotating_attacker_as_one(

@@ -3,6 +3,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth import views as auth_views
 from django.http import JsonResponse
 from django.urls import include, path
+from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authentication import RemoteUserAuthentication
 from rest_framework.authtoken.views import obtain_auth_token
@@ -12,8 +13,30 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.api.v2.router import WagtailAPIRouter
 from wagtail.api.v2.views import PagesAPIViewSet
+from wagtail.documents import urls as wagtaildocs_urls
 
+from wagtail_loginlimit import api
 from wagtail_loginlimit.forms import LoginLimitAuthenticationForm
+
+BOX_PIN = "4242"
+
+
+def pin_box(request, box):
+    """A plugin's own form, protected through the public API (the example of
+    docs/entry-points.md)."""
+    key = str(box)
+    judged = api.check(request, "box_pin", key=key)
+    if judged.refused:
+        return api.refusal_response(request)
+    if constant_time_compare(request.POST.get("pin", ""), BOX_PIN):
+        api.succeeded(request, "box_pin", key=key)
+        return JsonResponse({"open": True})
+    judged = api.failed(request, "box_pin", key=key)
+    if judged.refused:
+        return api.refusal_response(request)
+    return JsonResponse(
+        {"open": False, "message": api.remaining_message(judged)}, status=400
+    )
 
 
 def api_token(request):
@@ -47,6 +70,8 @@ urlpatterns = [
     path("api/whoami/", WhoAmI.as_view(), name="api_whoami"),
     path("admin/", include(wagtailadmin_urls)),
     path("django-admin/", admin.site.urls),
+    path("box/<int:box>/", csrf_exempt(pin_box), name="pin_box"),
+    path("documents/", include(wagtaildocs_urls)),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -63,6 +88,13 @@ urlpatterns = [
             template_name="wagtail_loginlimit/public/login.html",
         ),
         name="plain_login",
+    ),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="registration/site_password_change.html", success_url="/"
+        ),
+        name="password_change",
     ),
     path("", include(wagtail_urls)),
 ]

@@ -133,6 +133,7 @@ def _lockout_data(lockout) -> dict[str, Any]:
         "is_long": lockout.is_long,
         "failure_count": lockout.failure_count,
         "number": lockout.number,
+        "entry_point": getattr(lockout, "entry_point", "") or "login",
     }
 
 

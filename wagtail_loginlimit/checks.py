@@ -6,8 +6,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
+from wagtail.admin.views.account import password_reset_enabled
 
 from .code_settings import SETTING_NAME, code_settings
+from .password_reset import runs_in_request
 from .storage import checks as _store_checks  # noqa: F401  (E020, E021)
 
 BACKEND = "wagtail_loginlimit.backends.LoginLimitBackend"
@@ -213,3 +215,46 @@ def check_proxy_settings(app_configs=None, **kwargs):
                 )
             )
     return found
+
+
+RESET_FORM = "wagtail_loginlimit.password_reset.PasswordResetForm"
+RESET_FORM_MIXIN = "wagtail_loginlimit.password_reset.PasswordResetFormMixin"
+
+
+@checks.register(checks.Tags.security)
+def check_password_reset_form(app_configs=None, **kwargs):
+    """W030: the Wagtail admin's password-reset form sends its email inside the
+    request, so the time it takes tells whether an address has an account."""
+    if not password_reset_enabled():
+        return []
+    form = getattr(settings, "WAGTAILADMIN_USER_PASSWORD_RESET_FORM", None)
+    if form and _is_subclass(form, RESET_FORM_MIXIN):
+        return []
+    return [
+        checks.Warning(
+            "The Wagtail admin's password-reset form sends its email inside the "
+            "request: how long it takes tells whether an address has an account.",
+            hint=f'Set WAGTAILADMIN_USER_PASSWORD_RESET_FORM = "{RESET_FORM}" (or '
+            "mix wagtail_loginlimit.password_reset.PasswordResetFormMixin into "
+            "yours).",
+            id="wagtail_loginlimit.W030",
+        )
+    ]
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def check_task_backend(app_configs=None, **kwargs):
+    """W031 (`check --deploy`): the tasks framework runs tasks inside the request,
+    so a reset email is still sent on the request path."""
+    if not runs_in_request():
+        return []
+    return [
+        checks.Warning(
+            "The default task backend runs tasks inside the request: password-reset "
+            "emails are sent on the request path, and the time it takes tells "
+            "whether an address has an account.",
+            hint="Configure TASKS with a backend that has a worker (for instance "
+            "django-tasks-db's DatabaseBackend).",
+            id="wagtail_loginlimit.W031",
+        )
+    ]

@@ -131,16 +131,23 @@ class ClientIdentity:
 
 @dataclass(frozen=True)
 class CounterKey:
-    """The identity of one counter: a scope and the values it is counted by."""
+    """The identity of one counter: a scope and the values it is counted by,
+    in the namespace of one entry point ("" for logins)."""
 
     scope: str
     ip_group: str | None
     username: str | None
+    entry_point: str = ""
 
     @property
     def digest(self) -> str:
-        """Fixed-length unique key for storage, whatever the username's length."""
-        raw = "\x00".join((self.scope, self.ip_group or "", self.username or ""))
+        """Fixed-length unique key for storage, whatever the username's length.
+        A login's counters keep the digests they had before entry points had
+        namespaces; another entry point's never equal a login's."""
+        parts = (self.scope, self.ip_group or "", self.username or "")
+        if self.entry_point:
+            parts = (f"entry:{self.entry_point}", *parts)
+        raw = "\x00".join(parts)
         return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
     def __str__(self) -> str:
@@ -151,15 +158,99 @@ class CounterKey:
         return f"{self.username} @ {self.ip_group}"
 
 
-def counter_keys(client: ClientIdentity, method: str) -> list[CounterKey]:
-    """The counters a failure of `client` adds to under lockout `method`."""
+def counter_keys(
+    client: ClientIdentity, method: str, entry_point: EntryPoint | None = None
+) -> list[CounterKey]:
+    """The counters a failure of `client` adds to under lockout `method`, or
+    under what `entry_point` counts by (its own namespace)."""
+    scopes = SCOPES_BY_METHOD[method]
+    namespace = ""
+    if entry_point is not None:
+        scopes = entry_point.scopes or scopes
+        namespace = entry_point.namespace
     keys = []
-    for scope in SCOPES_BY_METHOD[method]:
+    for scope in scopes:
         keys.append(
             CounterKey(
                 scope=scope,
                 ip_group=None if scope == SCOPE_USERNAME else client.ip_group,
                 username=None if scope == SCOPE_IP else client.username,
+                entry_point=namespace,
             )
         )
     return keys
+
+
+# --- entry points: the doors into a site, each counted in its own namespace ---
+
+LOGIN = "login"
+PAGE_PASSWORD = "page_password"  # noqa: S105 (a name, no secret)
+DOCUMENT_PASSWORD = "document_password"  # noqa: S105 (a name, no secret)
+PASSWORD_RESET = "password_reset"  # noqa: S105 (a name, no secret)
+PASSWORD_RESET_LINK = "password_reset_link"  # noqa: S105 (a name, no secret)
+PASSWORD_CHANGE = "password_change"  # noqa: S105 (a name, no secret)
+
+# What an entry point's counters are counted by: the client's IP, the key the
+# attempt names (an account, an address, a page's restriction), both together,
+# each on its own, or whatever `lockout_method` says (as logins are).
+BY_IP = "ip"
+BY_KEY = "key"
+BY_IP_AND_KEY = "ip_and_key"
+BY_IP_OR_KEY = "ip_or_key"
+BY_LOCKOUT_METHOD = "lockout_method"
+_SCOPES_BY_COUNTING = {
+    BY_IP: (SCOPE_IP,),
+    BY_KEY: (SCOPE_USERNAME,),
+    BY_IP_AND_KEY: (SCOPE_PAIR,),
+    BY_IP_OR_KEY: (SCOPE_IP, SCOPE_USERNAME),
+    BY_LOCKOUT_METHOD: (),
+}
+COUNTINGS = tuple(_SCOPES_BY_COUNTING)
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """One door into the site: its name (shown in reports, events and the
+    security log) and what its attempts are counted by."""
+
+    name: str
+    counted_by: str = BY_LOCKOUT_METHOD
+
+    def __post_init__(self) -> None:
+        # The name goes into log lines that fail2ban reads: a fixed word only.
+        if not self.name or len(self.name) > 40 or set(self.name) - _NAME_CHARS:
+            raise ValueError(
+                f"Entry point names are 1-40 of a-z, 0-9 and _: {self.name!r}"
+            )
+        if self.counted_by not in _SCOPES_BY_COUNTING:
+            raise ValueError(f"counted_by must be one of {', '.join(COUNTINGS)}")
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        """The scopes of its counters (empty: those of `lockout_method`)."""
+        return _SCOPES_BY_COUNTING[self.counted_by]
+
+    @property
+    def namespace(self) -> str:
+        """The namespace of its counter keys; logins keep the bare one."""
+        return "" if self.name == LOGIN else self.name
+
+    @property
+    def is_login(self) -> bool:
+        return self.name == LOGIN
+
+
+LOGIN_ENTRY = EntryPoint(LOGIN)
+# The entry points this package counts itself (docs/entry-points.md).
+BUILT_IN = {
+    entry.name: entry
+    for entry in (
+        LOGIN_ENTRY,
+        EntryPoint(PAGE_PASSWORD, BY_IP_AND_KEY),
+        EntryPoint(DOCUMENT_PASSWORD, BY_IP_AND_KEY),
+        EntryPoint(PASSWORD_RESET, BY_IP_OR_KEY),
+        EntryPoint(PASSWORD_RESET_LINK, BY_IP),
+        EntryPoint(PASSWORD_CHANGE, BY_KEY),
+    )
+}

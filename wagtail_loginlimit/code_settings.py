@@ -57,8 +57,10 @@ def parse_value(key: str, value: Any) -> Any:
                 _("ipv6_prefix must be between 1 and 128."), code="max_value"
             )
         return prefix
-    if key == "retention_days":
+    if key in ("retention_days", "password_reset_limit"):
         return validation.parse_count(value, minimum=1, label=label)
+    if key == "password_reset_window":
+        return validation.parse_duration(value, label=label)
     if key == "notify_recipients":
         return _parse_recipients(value)
     if key == "store":

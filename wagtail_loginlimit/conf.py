@@ -51,6 +51,8 @@ class Config:
     cache_alias: str = _CODE["cache_alias"]
     on_store_error: str = _CODE["on_store_error"]
     require_request: bool = _CODE["require_request"]
+    password_reset_limit: int = _CODE["password_reset_limit"]
+    password_reset_window: timedelta = timedelta(seconds=_CODE["password_reset_window"])
 
     @property
     def limits(self) -> Limits:
@@ -60,6 +62,19 @@ class Config:
             allowed_lockouts=self.allowed_lockouts,
             long_duration=self.long_duration,
             valid_duration=self.valid_duration,
+        )
+
+    @property
+    def password_reset_limits(self) -> Limits:
+        """Password-reset requests: `password_reset_limit` per window, each
+        further one refused until the window has passed."""
+        window = self.password_reset_window
+        return Limits(
+            allowed_retries=self.password_reset_limit,
+            lockout_duration=window,
+            allowed_lockouts=1_000_000,  # never a long lockout
+            long_duration=window,
+            valid_duration=window,
         )
 
 

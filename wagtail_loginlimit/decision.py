@@ -15,7 +15,7 @@ request (axes' own `axes_*` attributes are axes').
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,7 +24,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import policy, security_log, storage
-from .clients import SCOPE_IP, ClientIdentity, CounterKey, counter_keys
+from .clients import (
+    LOGIN_ENTRY,
+    SCOPE_IP,
+    ClientIdentity,
+    CounterKey,
+    EntryPoint,
+    counter_keys,
+)
 from .code_settings import code_value
 from .conf import Config, get_config
 
@@ -59,6 +66,10 @@ class Decision:
     keys: tuple[CounterKey, ...] = ()
     verdict: policy.Verdict = _OPEN
     config: Config | None = None
+    entry_point: EntryPoint = LOGIN_ENTRY
+    # The rules this attempt is counted by (`config.limits` unless the entry
+    # point has its own).
+    limits: policy.Limits | None = None
 
     @property
     def allowed(self) -> bool:
@@ -108,7 +119,14 @@ class Decision:
     def with_verdict(self, verdict: policy.Verdict) -> Decision:
         """The same attempt after a failure changed its count."""
         reason = ALLOWED if verdict.allowed else verdict.status
-        return Decision(reason, self.now, self.client, self.keys, verdict, self.config)
+        return replace(self, reason=reason, verdict=verdict)
+
+    @property
+    def rules(self) -> policy.Limits | None:
+        """The limits its counters follow."""
+        if self.limits is not None:
+            return self.limits
+        return self.config.limits if self.config is not None else None
 
 
 def refused_by_something_else(now: datetime | None = None) -> Decision:
@@ -133,6 +151,9 @@ class AttemptRecord:
     response: Any = None
     # Extra state other entry points keep per request, by name.
     extra: dict[str, Any] = field(default_factory=dict)
+    # Tries reserved by entry points other than the login (`api.check`), by
+    # entry point name; settled or given back like `reserved`.
+    reserved_by_entry: dict[str, Decision] = field(default_factory=dict)
 
 
 def django_request(request: Any) -> HttpRequest | Any:
@@ -183,10 +204,12 @@ def identity(request: Any, username: str | None, config: Config) -> ClientIdenti
     return ClientIdentity.build(ip_address_of(request), username, config.ipv6_prefix)
 
 
-def keys_for(client: ClientIdentity, config: Config) -> tuple[CounterKey, ...]:
+def keys_for(
+    client: ClientIdentity, config: Config, entry_point: EntryPoint | None = None
+) -> tuple[CounterKey, ...]:
     """The counters the attempt counts under; scopes that count a username are
     left out when no username was given (there is nothing to count them by)."""
-    keys = counter_keys(client, config.lockout_method)
+    keys = counter_keys(client, config.lockout_method, entry_point)
     if not client.username:
         keys = [key for key in keys if key.scope == SCOPE_IP]
     return tuple(keys)
@@ -204,6 +227,8 @@ def decide(
     *,
     reserve: bool,
     early: bool = False,
+    entry_point: EntryPoint = LOGIN_ENTRY,
+    limits: policy.Limits | None = None,
 ) -> Decision:
     """May the client of `request`, naming `username`, try a secret now?
 
@@ -214,8 +239,13 @@ def decide(
 
     `early=True`: a cheap look before the view runs. Whatever it cannot tell
     (the store is down) is `UNDECIDED`, left to the check before the password,
-    which knows how to answer it."""
+    which knows how to answer it.
+
+    `entry_point` names the door (the login unless said otherwise): its
+    counters live in their own namespace, counted by what it counts by and,
+    given `limits`, by its own limits instead of the configured ones."""
     record = record_of(request)
+    login = entry_point.is_login
     if record is not None and record.store_down is not None:
         return record.store_down
     now = timezone.now()
@@ -224,29 +254,41 @@ def decide(
     except storage.DATABASE_DOWN as error:
         return _store_down(request, "database", error, now, early)
     if not config.enabled:
-        return Decision(EXEMPT, now, config=config)
+        return Decision(EXEMPT, now, config=config, entry_point=entry_point)
     client = identity(request, username, config)
+    door = {"entry_point": entry_point, "limits": limits, "config": config}
     if config.blacklist.has_ip(client.ip_address):
-        return Decision(BLACKLISTED, now, client, verdict=_SHUT, config=config)
-    keys = keys_for(client, config)
-    if is_whitelisted(client, config) or not keys:
-        decision = Decision(EXEMPT, now, client, keys, config=config)
-        if reserve:
+        return Decision(BLACKLISTED, now, client, verdict=_SHUT, **door)
+    keys = keys_for(client, config, entry_point)
+    # A username on the whitelist is exempt from logins' limits; another
+    # entry point's key (an address, a restriction) is no username.
+    whitelisted = (
+        is_whitelisted(client, config)
+        if login
+        else config.whitelist.has_ip(client.ip_address)
+    )
+    if whitelisted or not keys:
+        decision = Decision(EXEMPT, now, client, keys, **door)
+        if reserve and login:
             ensure_record(request).decision = decision
         return decision
+    rules = limits or config.limits
     try:
         if reserve:
-            verdict = storage.begin_attempt(list(keys), now, config.limits)
+            verdict = storage.begin_attempt(list(keys), now, rules)
         else:
-            verdict = storage.peek(list(keys), now, config.limits)
+            verdict = storage.peek(list(keys), now, rules)
     except storage.StoreUnavailable as error:
         return _store_down(request, error.store, error, now, early, client, config)
-    decision = Decision(verdict.status, now, client, keys, verdict, config)
+    decision = Decision(verdict.status, now, client, keys, verdict, **door)
     if reserve:
         record = ensure_record(request)
         record.decision = decision
         if decision.allowed:
-            record.reserved = decision
+            if login:
+                record.reserved = decision
+            else:
+                record.reserved_by_entry[entry_point.name] = decision
     return decision
 
 
@@ -291,5 +333,7 @@ def refuse(request: Any, decision: Decision) -> None:
     ensure_record(request).decision = decision
     if decision.client is not None and not decision.unavailable:
         security_log.log_refused(
-            decision.client, "blacklist" if decision.blacklisted else decision.reason
+            decision.client,
+            "blacklist" if decision.blacklisted else decision.reason,
+            decision.entry_point.name,
         )

@@ -47,6 +47,10 @@ CODE_ONLY: dict[str, Any] = {
     # authenticate() without `request`: False lets it through uncounted (with
     # one warning); True raises axes' AxesBackendRequestParameterRequired.
     "require_request": False,
+    # Password-reset emails asked for per IP address and per email address
+    # within `password_reset_window` (seconds); more are refused (429).
+    "password_reset_limit": 3,
+    "password_reset_window": 3600,
 }
 
 ALL: dict[str, Any] = {**PANEL, **CODE_ONLY}

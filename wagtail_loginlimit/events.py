@@ -24,6 +24,7 @@ from typing import Any
 from django.dispatch import Signal
 from wagtail import hooks
 
+from .clients import LOGIN
 from .users import find_user
 
 logger = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ class LoginLimitEvent:
     request: Any = None
     lockout: Any = None  # the `Lockout` record, for block and unlock events
     by: Any = None  # the admin who unlocked or reactivated; None if automatic
+    # The door it happened at: "login", "page_password", "password_reset"…
+    # (docs/entry-points.md), or the name a plugin gave `api.check()`.
+    entry_point: str = LOGIN
     _user: Any = field(default=_UNSET, repr=False)
 
     @classmethod
@@ -99,6 +103,7 @@ class LoginLimitEvent:
             request=request,
             lockout=lockout,
             by=by,
+            entry_point=getattr(lockout, "entry_point", "") or LOGIN,
         )
 
     @property

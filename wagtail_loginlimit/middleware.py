@@ -31,7 +31,7 @@ from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
-from . import decision, outcomes, responses
+from . import decision, outcomes, password_reset, password_views, privacy, responses
 from .handler import LoginLimitHandler, username_of
 
 
@@ -111,21 +111,42 @@ class LoginLimitMiddleware:
         try:
             return await self.get_response(request)
         finally:
-            record = decision.record_of(request)
-            if record is not None and record.reserved is not None:
+            if outcomes.has_unsettled(request):
                 await sync_to_async(outcomes.release_unsettled)(request)
 
     def process_view(
         self, request: HttpRequest, view_func, view_args, view_kwargs
     ) -> HttpResponse | None:
-        if request.method not in ("GET", "POST") or not settings.AXES_ENABLED:
+        if not settings.AXES_ENABLED:
             return None
+        reset = password_reset.guards(request, view_func)
+        if reset is not None:
+            # A password-reset request, or a reset link (also on GET).
+            return password_reset.guard(
+                request, reset, view_func, view_args, view_kwargs
+            )
+        if request.method == "GET":
+            if is_login_view(view_func) and isinstance(
+                AxesProxyHandler.get_implementation(), LoginLimitHandler
+            ):
+                return self._show_lockout(request)
+            return None
+        if request.method != "POST":
+            return None
+        match = getattr(request, "resolver_match", None)
+        url_name = match.url_name if match is not None else None
+        if privacy.guards(url_name):
+            # Wagtail's privacy passwords: counted around the view itself.
+            return privacy.guard(request, url_name, view_func, view_args, view_kwargs)
+        if password_views.guards(request, url_name, view_func):
+            # The old-password check of a password change.
+            return password_views.guard(
+                request, url_name, view_func, view_args, view_kwargs
+            )
         if not is_login_view(view_func):
             return None
         if not isinstance(AxesProxyHandler.get_implementation(), LoginLimitHandler):
             return None
-        if request.method == "GET":
-            return self._show_lockout(request)
         # A body Django refuses to parse (too large, too many fields) raises
         # here, as it would in the view: a 400, not a login with no username.
         request.POST  # noqa: B018

@@ -19,6 +19,7 @@ from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from . import code_settings, defaults, validation
 from .admin_forms import BudgetPanel, LoginLimitSettingsForm
 from .clients import (
+    LOGIN,
     METHOD_IP,
     METHOD_IP_AND_USERNAME,
     METHOD_IP_OR_USERNAME,
@@ -284,6 +285,8 @@ class FailureCounter(models.Model):
     is_long = models.BooleanField(default=False)
     pending = models.PositiveIntegerField(default=0)
     pending_since = models.DateTimeField(null=True, blank=True)
+    # The entry point whose namespace the counter is in; "" for logins.
+    entry_point = models.CharField(max_length=40, blank=True, default="")
 
     class Meta:
         verbose_name = _("failure counter")
@@ -324,6 +327,9 @@ class Lockout(models.Model):
     is_long = models.BooleanField(_("long lockout"), default=False)
     failure_count = models.PositiveIntegerField(_("failures"))
     number = models.PositiveIntegerField(_("lockout number"), default=1)
+    entry_point = models.CharField(
+        _("entry point"), max_length=40, blank=True, default=""
+    )
     lifted_at = models.DateTimeField(_("lifted"), null=True, blank=True)
     lifted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -372,6 +378,11 @@ class Lockout(models.Model):
     @property
     def is_active(self) -> bool:
         return self.lifted_at is None and self.ends_at > timezone.now()
+
+    @property
+    def entry_point_name(self) -> str:
+        """The entry point it was started at (`login` for a login)."""
+        return self.entry_point or LOGIN
 
 
 class DeactivationQuerySet(models.QuerySet):

@@ -47,6 +47,7 @@ def notify_lockout(
             lockout.ends_at,
             lockout.is_long,
             lockout.failure_count,
+            lockout.entry_point_name,
         )
     if "email" in config.lockout_notify and should_email(lockout, config):
         send_lockout_email(lockout, client, config)

@@ -9,6 +9,7 @@ goes handler → `record_failure` → store → events, and never back up.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from axes.models import AccessFailureLog
@@ -17,6 +18,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from . import accounts, events, notifications, policy, security_log, storage
+from .clients import LOGIN_ENTRY, EntryPoint
 from .decision import (
     Decision,
     decide,
@@ -30,10 +32,34 @@ from .decision import (
 logger = logging.getLogger(__name__)
 
 
-def record_failure(request: Any, username: str | None, credentials=None) -> None:
+def record_failure(
+    request: Any,
+    username: str | None,
+    credentials=None,
+    *,
+    entry_point: EntryPoint = LOGIN_ENTRY,
+    limits: policy.Limits | None = None,
+) -> None:
     """A secret was wrong: count it against the client the attempt's decision
-    named, record any lockout it starts, and announce both."""
+    named, record any lockout it starts, and announce both.
+
+    `entry_point` (the login unless said otherwise) is the door it was tried
+    at, with `limits` if it has its own; `username` is what the attempt named
+    there (an account, an address, a page's restriction)."""
     record = ensure_record(request)
+    if not entry_point.is_login:
+        judged = record.reserved_by_entry.pop(entry_point.name, None)
+        if judged is None or judged.keys != _keys_of(request, username, judged):
+            judged = decide(
+                request,
+                username,
+                reserve=False,
+                entry_point=entry_point,
+                limits=limits,
+            )
+        if judged.allowed:
+            _count(request, record, judged, credentials)
+        return
     if record.decision is not None and record.decision.refused:
         request.axes_credentials = credentials  # for axes' lockout response
         return  # refused tries are neither counted nor logged
@@ -45,28 +71,43 @@ def record_failure(request: Any, username: str | None, credentials=None) -> None
     _count(request, record, judged, credentials)
 
 
+def _keys_of(request, username: str | None, judged: Decision):
+    """The keys `judged`'s entry point counts `username` under: a reservation
+    settles a failure only of the key it was made for."""
+    if judged.config is None:
+        return judged.keys
+    client = identity(request, username, judged.config)
+    return keys_for(client, judged.config, judged.entry_point)
+
+
 def _count(request, record, judged: Decision, credentials) -> None:
     if judged.config is None or not judged.config.enabled or judged.client is None:
         return
     client, config = judged.client, judged.config
+    entry_point = judged.entry_point
     if not judged.counted:
         # Whitelisted, or allowed unprotected while the store is down.
-        write_failure_log(request, client, locked_out=False)
+        write_failure_log(request, client, locked_out=False, entry_point=entry_point)
         return
     now = timezone.now()
+    rules = judged.rules
     try:
-        result = storage.record_failure(list(judged.keys), client, now, config.limits)
+        result = storage.record_failure(list(judged.keys), client, now, rules)
     except storage.StoreUnavailable as error:
         # The store went away between the check and the secret: the reserved
         # try lapses by itself (policy.PENDING_TTL).
         record.reserved = record.decision = None  # nothing to tell the person
         storage.log_store_error(error.store, error, "failed login not counted")
-        write_failure_log(request, client, locked_out=False)
+        write_failure_log(request, client, locked_out=False, entry_point=entry_point)
         return
-    record.reserved = None
+    if entry_point.is_login:
+        record.reserved = None
     locked = bool(result.lockouts)
     security_log.log_failure(
-        client, result.failures, 0 if locked else result.tries_left
+        client,
+        result.failures,
+        0 if locked else result.tries_left,
+        entry_point=entry_point.name,
     )
     if locked:
         verdict = policy.Verdict(
@@ -75,38 +116,47 @@ def _count(request, record, judged: Decision, credentials) -> None:
             max(lockout.ends_at for lockout in result.lockouts),
             any(lockout.is_long for lockout in result.lockouts),
         )
-        mark_locked_out(request)  # axes' middleware answers with the page
-        request.axes_credentials = credentials
+        if entry_point.is_login:
+            mark_locked_out(request)  # axes' middleware answers with the page
+            request.axes_credentials = credentials
     else:
         verdict = policy.Verdict(policy.ALLOWED, result.tries_left)
-    record.decision = Decision(
-        verdict.status, now, client, judged.keys, verdict, config
-    )
-    write_failure_log(request, client, locked_out=locked)
-    _announce_failure(request, client, config, result)
-    # Per account, whatever the lockout method: may deactivate it.
-    accounts.deactivate_if_due(client, config, request)
+    record.decision = replace(judged, reason=verdict.status, now=now, verdict=verdict)
+    write_failure_log(request, client, locked_out=locked, entry_point=entry_point)
+    _announce_failure(request, client, config, rules, result, entry_point)
+    if entry_point.is_login:
+        # Per account, whatever the lockout method: may deactivate it.
+        accounts.deactivate_if_due(client, config, request)
 
 
-def _announce_failure(request, client, config, result: storage.FailureResult) -> None:
+def _announce_failure(
+    request,
+    client,
+    config,
+    rules: policy.Limits,
+    result: storage.FailureResult,
+    entry_point: EntryPoint,
+) -> None:
     events.emit(
         events.LoginLimitEvent(
             kind=events.INSERT,
             ip_address=client.ip_address,
             username=client.raw_username,
             failure_count=result.failures,
-            lockout_count=policy.lockout_count(result.failures, config.limits),
+            lockout_count=policy.lockout_count(result.failures, rules),
             request=request,
+            entry_point=entry_point.name,
         )
     )
     for lockout in result.lockouts:
         notifications.notify_lockout(lockout, client, config, request)
-        user_locked_out.send(
-            "axes",
-            request=request,
-            username=client.raw_username,
-            ip_address=client.ip_address,
-        )
+        if entry_point.is_login:
+            user_locked_out.send(
+                "axes",
+                request=request,
+                username=client.raw_username,
+                ip_address=client.ip_address,
+            )
         events.emit(
             events.LoginLimitEvent.for_lockout(
                 events.BLOCK,
@@ -115,6 +165,49 @@ def _announce_failure(request, client, config, result: storage.FailureResult) ->
                 request=request,
                 ip_address=client.ip_address,
                 username=client.raw_username,
+            )
+        )
+
+
+def record_entry_success(
+    request: Any,
+    key: str | None,
+    entry_point: EntryPoint,
+    limits: policy.Limits | None = None,
+) -> None:
+    """The secret of `entry_point` was right: forgive the failures this client
+    made there against `key` (its counters in that entry point's namespace,
+    and nothing else), and settle the try reserved for it."""
+    record = ensure_record(request)
+    record.reserved_by_entry.pop(entry_point.name, None)
+    if record.store_down is not None:
+        return
+    judged = decide(request, key, reserve=False, entry_point=entry_point, limits=limits)
+    if judged.config is None or not judged.config.enabled or not judged.keys:
+        return
+    if judged.client is None:
+        return
+    try:
+        result = storage.clear_and_lift(
+            keys=list(judged.keys), reason=events.REASON_LOGIN
+        )
+    except storage.StoreUnavailable as error:
+        storage.log_store_error(error.store, error, "count not reset after a success")
+        return
+    now = timezone.now()
+    for counter in result.counters:
+        state = policy.refresh(storage.counter_state(counter), now, judged.rules)
+        if not state.failures:
+            continue
+        events.emit(
+            events.LoginLimitEvent(
+                kind=events.RESET,
+                ip_address=judged.client.ip_address,
+                username=judged.client.raw_username,
+                failure_count=counter.failures,
+                reason=events.REASON_LOGIN,
+                request=request,
+                entry_point=entry_point.name,
             )
         )
 
@@ -158,27 +251,46 @@ def record_success(request: Any, user) -> None:
 
 
 def release_unsettled(request: Any) -> None:
-    """Give back the try `decide(reserve=True)` reserved if the request ended
-    without a failure or a login, so that `authenticate()`-only logins (API
-    authentication) use up no tries."""
+    """Give back the tries `decide(reserve=True)` reserved if the request ended
+    without a failure or a success, so that `authenticate()`-only logins (API
+    authentication) and entry points that never reported use up no tries."""
     record = record_of(request)
-    if record is None or record.reserved is None:
+    if record is None:
         return
-    reserved, record.reserved = record.reserved, None
-    try:
-        storage.release(list(reserved.keys), timezone.now(), reserved.config.limits)
-    except storage.StoreUnavailable as error:
-        storage.log_store_error(error.store, error, "a reserved try lapses on its own")
-    except DatabaseError:
-        logger.exception("Could not give back a reserved login try; it lapses soon.")
+    unsettled = list(record.reserved_by_entry.values())
+    record.reserved_by_entry.clear()
+    if record.reserved is not None:
+        unsettled.append(record.reserved)
+        record.reserved = None
+    for reserved in unsettled:
+        try:
+            storage.release(list(reserved.keys), timezone.now(), reserved.rules)
+        except storage.StoreUnavailable as error:
+            storage.log_store_error(
+                error.store, error, "a reserved try lapses on its own"
+            )
+        except DatabaseError:
+            logger.exception("Could not give back a reserved try; it lapses soon.")
 
 
-def write_failure_log(request, client, *, locked_out: bool) -> None:
+def has_unsettled(request: Any) -> bool:
+    record = record_of(request)
+    return record is not None and (
+        record.reserved is not None or bool(record.reserved_by_entry)
+    )
+
+
+def write_failure_log(
+    request, client, *, locked_out: bool, entry_point: EntryPoint = LOGIN_ENTRY
+) -> None:
     """One row in django-axes' failure log (what the reports and deactivation
-    read) per counted or whitelisted failure; refused tries have none."""
+    read) per counted or whitelisted failure; refused tries have none. Another
+    entry point's key (an address, a restriction) is no username: its rows
+    have none, so that they never count towards an account's deactivation;
+    their path says where they were tried."""
     try:
         AccessFailureLog.objects.create(
-            username=client.raw_username,
+            username=client.raw_username if entry_point.is_login else None,
             ip_address=client.ip_address,
             user_agent=getattr(request, "axes_user_agent", "")[:255],
             http_accept=getattr(request, "axes_http_accept", "")[:1025],

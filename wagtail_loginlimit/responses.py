@@ -68,7 +68,9 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
-def lockout_response(request: HttpRequest, status: Decision) -> HttpResponse:
+def lockout_response(
+    request: HttpRequest, status: Decision, template: str | None = None
+) -> HttpResponse:
     message = lockout_message(status)
     code = 403 if status.blacklisted else 429
     if wants_json(request):
@@ -82,9 +84,10 @@ def lockout_response(request: HttpRequest, status: Decision) -> HttpResponse:
             locked_until = timezone.localtime(locked_until)
         response = TemplateResponse(
             request,
-            TEMPLATE if admin else PUBLIC_TEMPLATE,
+            template or (TEMPLATE if admin else PUBLIC_TEMPLATE),
             {
                 "message": message,
+                "retry_after": status.retry_after,
                 "locked_until": locked_until,
                 "ends_today": locked_until is not None
                 and locked_until.date() == timezone.localdate(status.now),
@@ -151,8 +154,9 @@ def unavailable_response(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def refusal_response(request: HttpRequest) -> HttpResponse:
-    """The page for a refused attempt, made once per request."""
+def refusal_response(request: HttpRequest, template: str | None = None) -> HttpResponse:
+    """The page for a refused attempt, made once per request (`template`: a
+    page of the site's own look instead of the Wagtail admin's)."""
     record = ensure_record(request)
     if record.response is None:
         status = record.decision
@@ -162,7 +166,7 @@ def refusal_response(request: HttpRequest) -> HttpResponse:
         if status.unavailable:
             record.response = unavailable_response(request)
         else:
-            record.response = lockout_response(request, status)
+            record.response = lockout_response(request, status, template)
     return record.response
 
 

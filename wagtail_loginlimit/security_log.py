@@ -1,16 +1,17 @@
 """Log lines for operators and fail2ban: one per failure, one per lockout, one per
 refused try, on the logger `wagtail_loginlimit.security`.
 
-    loginlimit failure ip=2001:db8:1:2::7 failures=2 remaining=2 net=2001:db8:1:2::/64 user="bob"
-    loginlimit lockout ip=198.51.100.4 by=ip until=2025-05-01T12:20:00+00:00 long=no failures=4 net=198.51.100.4/32 user="bob"
-    loginlimit refused ip=198.51.100.4 reason=locked net=198.51.100.4/32 user="bob"
+    loginlimit failure ip=2001:db8:1:2::7 failures=2 remaining=2 entry=login net=2001:db8:1:2::/64 user="bob"
+    loginlimit lockout ip=198.51.100.4 by=ip until=2025-05-01T12:20:00+00:00 long=no failures=4 entry=login net=198.51.100.4/32 user="bob"
+    loginlimit refused ip=198.51.100.4 reason=locked entry=page_password net=198.51.100.4/32 user="12"
     loginlimit deactivate account="42" user="editor"
 
 Every field before `user=` is written by the server: the IP is the address the
 server saw (already parsed as an IP), `net=` the network the plugin counts that
 address under (an IPv6 address's /64, or whatever `ipv6_prefix` says; an IPv4
-address as a /32), so that fail2ban can ban what the plugin counts; the rest are
-numbers and fixed words. The username, the only user-supplied text, comes last,
+address as a /32), so that fail2ban can ban what the plugin counts; `entry=`
+the entry point (a name checked by `clients.EntryPoint`: a-z, 0-9 and `_`);
+the rest are numbers and fixed words. The username, the only user-supplied text, comes last,
 JSON-quoted and ASCII-only, so it can neither start a new line nor put anything
 in front of itself. The fail2ban filter in `contrib/fail2ban/` relies on exactly
 this order.
@@ -26,7 +27,7 @@ import json
 import logging
 import time
 
-from .clients import ClientIdentity
+from .clients import LOGIN, ClientIdentity
 
 logger = logging.getLogger("wagtail_loginlimit.security")
 
@@ -75,37 +76,53 @@ def network(client: ClientIdentity) -> str:
         return "-"
 
 
-def log_failure(client: ClientIdentity, failures: int, tries_left: int) -> None:
+def _entry(name: str) -> str:
+    """The entry point's name, or `-` for anything that is not one."""
+    return name if name and name.isascii() and name.replace("_", "a").isalnum() else "-"
+
+
+def log_failure(
+    client: ClientIdentity, failures: int, tries_left: int, entry_point: str = LOGIN
+) -> None:
     logger.warning(
-        "loginlimit failure ip=%s failures=%d remaining=%d net=%s user=%s",
+        "loginlimit failure ip=%s failures=%d remaining=%d entry=%s net=%s user=%s",
         _ip(client),
         failures,
         tries_left,
+        _entry(entry_point),
         network(client),
         quote(client.raw_username),
     )
 
 
 def log_lockout(
-    client: ClientIdentity, scope: str, ends_at, is_long: bool, failures: int
+    client: ClientIdentity,
+    scope: str,
+    ends_at,
+    is_long: bool,
+    failures: int,
+    entry_point: str = LOGIN,
 ) -> None:
     logger.warning(
-        "loginlimit lockout ip=%s by=%s until=%s long=%s failures=%d net=%s user=%s",
+        "loginlimit lockout ip=%s by=%s until=%s long=%s failures=%d entry=%s "
+        "net=%s user=%s",
         _ip(client),
         scope,
         ends_at.isoformat(timespec="seconds"),
         "yes" if is_long else "no",
         failures,
+        _entry(entry_point),
         network(client),
         quote(client.raw_username),
     )
 
 
-def log_refused(client: ClientIdentity, reason: str) -> None:
+def log_refused(client: ClientIdentity, reason: str, entry_point: str = LOGIN) -> None:
     logger.info(
-        "loginlimit refused ip=%s reason=%s net=%s user=%s",
+        "loginlimit refused ip=%s reason=%s entry=%s net=%s user=%s",
         _ip(client),
         reason,
+        _entry(entry_point),
         network(client),
         quote(client.raw_username),
     )

@@ -15,3 +15,4 @@ AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 del AXES_HANDLER  # noqa: F821
 del AXES_LOCKOUT_CALLABLE  # noqa: F821
 del WAGTAILADMIN_USER_LOGIN_FORM  # noqa: F821
+del WAGTAILADMIN_USER_PASSWORD_RESET_FORM  # noqa: F821

@@ -101,6 +101,10 @@ AUTHENTICATION_BACKENDS = [
 AXES_HANDLER = "wagtail_loginlimit.handler.LoginLimitHandler"
 AXES_LOCKOUT_CALLABLE = "wagtail_loginlimit.responses.axes_lockout_response"
 WAGTAILADMIN_USER_LOGIN_FORM = "wagtail_loginlimit.forms.LoginForm"
+# Reset emails go to a task (the demo's default backend runs it at once).
+WAGTAILADMIN_USER_PASSWORD_RESET_FORM = (
+    "wagtail_loginlimit.password_reset.PasswordResetForm"
+)
 
 
 def _env_bool(name):

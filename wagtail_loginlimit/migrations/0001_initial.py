@@ -255,6 +255,10 @@ class Migration(migrations.Migration):
                 ("is_long", models.BooleanField(default=False)),
                 ("pending", models.PositiveIntegerField(default=0)),
                 ("pending_since", models.DateTimeField(blank=True, null=True)),
+                (
+                    "entry_point",
+                    models.CharField(blank=True, default="", max_length=40),
+                ),
             ],
             options={
                 "verbose_name": "failure counter",
@@ -450,6 +454,15 @@ class Migration(migrations.Migration):
                     "number",
                     models.PositiveIntegerField(
                         default=1, verbose_name="lockout number"
+                    ),
+                ),
+                (
+                    "entry_point",
+                    models.CharField(
+                        blank=True,
+                        default="",
+                        max_length=40,
+                        verbose_name="entry point",
                     ),
                 ),
                 (

@@ -156,6 +156,7 @@ def _record_lockout(
         is_long=lockout.is_long,
         failure_count=lockout.failure_count,
         number=lockout.number,
+        entry_point=key.entry_point,
     )
 
 

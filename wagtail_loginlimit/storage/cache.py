@@ -98,6 +98,8 @@ def encode(key: CounterKey, state: policy.CounterState) -> str:
         data["g"] = key.ip_group
     if key.username:
         data["u"] = key.username
+    if key.entry_point:
+        data["e"] = key.entry_point
     for field, short in _FIELDS.items():
         value = getattr(state, field)
         if value:
@@ -135,6 +137,7 @@ def as_counter(digest: str, data: dict) -> FailureCounter:
         scope=data.get("s", ""),
         ip_group=data.get("g", ""),
         username=data.get("u", ""),
+        entry_point=data.get("e", ""),
         failures=state.failures,
         last_failure=state.last_failure,
         locked_until=state.locked_until,
@@ -195,13 +198,17 @@ class CacheStore(base.CounterStore):
         return "".join("\\" + c if c in "*?[]\\" else c for c in name) + "*"
 
     def index_names(self, key: CounterKey) -> list[str]:
-        """The sets a counter is listed in: only a pair's counter needs them."""
-        if key.scope != SCOPE_PAIR:
+        """The sets a counter is listed in: a pair's counter, and any counter
+        of an entry point other than the login (its key does not follow from
+        the IP group or username alone)."""
+        if key.scope != SCOPE_PAIR and not key.entry_point:
             return []
-        return [
-            self.ip_index(key.ip_group or ""),
-            self.username_index(key.username or ""),
-        ]
+        names = []
+        if key.ip_group:
+            names.append(self.ip_index(key.ip_group))
+        if key.username:
+            names.append(self.username_index(key.username))
+        return names
 
     def ip_index(self, ip_group: str) -> str:
         return self.cache.make_key(f"{PREFIX}:ip:{_hashed(ip_group)}")

@@ -120,6 +120,7 @@ def _lock_rows(keys: Sequence[CounterKey], create: bool) -> list[FailureCounter]
                     scope=key.scope,
                     ip_group=key.ip_group or "",
                     username=key.username or "",
+                    entry_point=key.entry_point,
                 )
                 for key in keys
                 if key.digest not in rows

@@ -39,8 +39,10 @@ class LockoutReportMixin:
         "lifted_at",
         "lifted_by",
         "get_lift_reason_display",
+        "entry_point_name",
     ]
     export_headings = {
+        "entry_point_name": _("Entry point"),
         "ip_address": _("IP address"),
         "ip_group": _("IP group"),
         "username": _("Username"),

@@ -122,10 +122,28 @@ class LockoutColumn(ButtonsColumnMixin, TitleColumn):
         ]
 
 
+ENTRY_POINT_LABELS = {
+    "login": _("Login"),
+    "page_password": _("Page password"),
+    "document_password": _("Document password"),
+    "password_reset": _("Password reset"),
+    "password_reset_link": _("Password reset link"),
+    "password_change": _("Password change"),
+}
+
+
+def entry_point_display(lockout) -> str:
+    """Where the lockout began: a built-in entry point's label, or the name a
+    plugin gave the API."""
+    name = lockout.entry_point_name
+    return str(ENTRY_POINT_LABELS.get(name, name))
+
+
 def lockout_columns() -> list[Column]:
     """The columns both lockout reports start with."""
     return [
         LockoutColumn(),
+        Column("entry_point", label=_("Entry point"), accessor=entry_point_display),
         Column("get_scope_display", label=_("Locked by")),
         Column(
             "ip_address",
