@@ -344,12 +344,6 @@ def test_without_axes_but_with_its_middleware_the_error_names_the_fix(tmp_path):
     assert "HINT: Add 'axes' to INSTALLED_APPS, before 'wagtail_loginlimit'." in last
 
 
-@pytest.mark.xfail(
-    reason="conf.code_settings() also logs each invalid value when it first "
-    "parses WAGTAIL_LOGINLIMIT, which a system check does; the log line should "
-    "come from the first use at run time instead (conf.py, see issue 12)",
-    strict=True,
-)
 def test_an_invalid_value_is_reported_once(tmp_path):
     done = manage_py_check(
         tmp_path,

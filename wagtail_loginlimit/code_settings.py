@@ -154,10 +154,19 @@ class CodeSettings:
 _code_settings: CodeSettings | None = None
 
 
-def code_settings() -> CodeSettings:
-    global _code_settings
+_reported = False
+
+
+def code_settings(*, report: bool = True) -> CodeSettings:
+    """The parsed `WAGTAIL_LOGINLIMIT`. Its invalid values are logged once, on
+    the first use with `report` (at run time); the system checks read it with
+    `report=False`, since they report the same errors themselves (E001)."""
+    global _code_settings, _reported
     if _code_settings is None:
         _code_settings = CodeSettings(getattr(settings, SETTING_NAME, None))
+        _reported = False
+    if report and not _reported:
+        _reported = True
         for key, error in _code_settings.errors.items():
             logger.error(
                 "%s[%r] is invalid and ignored (default used): %s",
@@ -175,10 +184,10 @@ def _reload(sender, setting, **kwargs):
         _code_settings = None
 
 
-def code_value(key: str) -> Any:
+def code_value(key: str, *, report: bool = True) -> Any:
     """A code-only key's value (`WAGTAIL_LOGINLIMIT`, else its default), read
     without the database: the store settings must be known when it is down."""
-    code = code_settings()
+    code = code_settings(report=report)
     if key in code.values:
         return code.values[key]
     return parse_value(key, defaults.CODE_ONLY[key])

@@ -15,9 +15,11 @@ from .cache import redis_client
 def check_store(app_configs=None, **kwargs):
     """E020: the cache store on a cache that is not Redis; E021: on a cache
     that does not exist."""
-    if code_settings().turned_off or code_value("store") != "cache":
+    if code_settings(report=False).turned_off or (
+        code_value("store", report=False) != "cache"
+    ):
         return []
-    alias = code_value("cache_alias")
+    alias = code_value("cache_alias", report=False)
     caches_setting = getattr(settings, "CACHES", {}) or {}
     if alias not in caches_setting:
         return [
