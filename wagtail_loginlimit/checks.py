@@ -3,13 +3,13 @@ each with a hint that says what to write."""
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 from wagtail.admin.views.account import password_reset_enabled
 
 from .code_settings import SETTING_NAME, code_settings
-from .password_reset import runs_in_request
 from .storage import checks as _store_checks  # noqa: F401  (E020, E021)
 
 BACKEND = "wagtail_loginlimit.backends.LoginLimitBackend"
@@ -225,6 +225,8 @@ RESET_FORM_MIXIN = "wagtail_loginlimit.password_reset.PasswordResetFormMixin"
 def check_password_reset_form(app_configs=None, **kwargs):
     """W030: the Wagtail admin's password-reset form sends its email inside the
     request, so the time it takes tells whether an address has an account."""
+    if not apps.is_installed("axes"):
+        return []  # E002 says what is missing; nothing else can load
     if not password_reset_enabled():
         return []
     form = getattr(settings, "WAGTAILADMIN_USER_PASSWORD_RESET_FORM", None)
@@ -246,6 +248,12 @@ def check_password_reset_form(app_configs=None, **kwargs):
 def check_task_backend(app_configs=None, **kwargs):
     """W031 (`check --deploy`): the tasks framework runs tasks inside the request,
     so a reset email is still sent on the request path."""
+    if not apps.is_installed("axes"):
+        return []  # E002 says what is missing; nothing else can load
+    # Imported here: it needs axes' models, and these checks must also run
+    # (and say E002) when axes is not installed.
+    from .password_reset import runs_in_request
+
     if not runs_in_request():
         return []
     return [
