@@ -33,6 +33,23 @@ SCOPES_BY_METHOD = {
 }
 
 
+# What a whitelisted username is counted by instead of `lockout_method`: its
+# failures still count against the address (a lockout by name would lock the
+# owner out everywhere); the pair already stays with one address.
+_SPARING_USERNAME = {
+    METHOD_IP: METHOD_IP,
+    METHOD_USERNAME: METHOD_IP,
+    METHOD_IP_AND_USERNAME: METHOD_IP_AND_USERNAME,
+    METHOD_IP_OR_USERNAME: METHOD_IP,
+}
+
+
+def method_sparing_username(method: str) -> str:
+    """The lockout method for a whitelisted username: `method` without any
+    lockout by the name alone."""
+    return _SPARING_USERNAME[method]
+
+
 # A username longer than this is nobody's (Django allows 150 characters) and is
 # not Unicode-normalised: NFKC can grow text 18-fold, and normalising a
 # megabyte-sized name costs seconds of CPU per request (Django's UsernameField

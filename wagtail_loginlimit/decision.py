@@ -23,7 +23,7 @@ from axes.helpers import get_client_ip_address
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import policy, security_log, storage
+from . import clients, policy, security_log, storage
 from .clients import (
     LOGIN_ENTRY,
     SCOPE_IP,
@@ -208,17 +208,26 @@ def keys_for(
     client: ClientIdentity, config: Config, entry_point: EntryPoint | None = None
 ) -> tuple[CounterKey, ...]:
     """The counters the attempt counts under; scopes that count a username are
-    left out when no username was given (there is nothing to count them by)."""
-    keys = counter_keys(client, config.lockout_method, entry_point)
+    left out when no username was given (there is nothing to count them by).
+
+    A login naming a whitelisted username is counted by its IP instead of by
+    the name alone: the owner can never be locked out by name, and a guesser
+    still runs into the limit of its own address."""
+    method = config.lockout_method
+    login = entry_point is None or entry_point.is_login
+    if login and config.whitelist.has_username(client.username):
+        method = clients.method_sparing_username(method)
+    keys = counter_keys(client, method, entry_point)
     if not client.username:
         keys = [key for key in keys if key.scope == SCOPE_IP]
     return tuple(keys)
 
 
-def is_whitelisted(client: ClientIdentity, config: Config) -> bool:
-    return config.whitelist.has_ip(client.ip_address) or (
-        config.whitelist.has_username(client.username)
-    )
+def is_trusted(client: ClientIdentity, config: Config) -> bool:
+    """Whether the client's address is on the whitelist: a trusted network,
+    never counted at any entry point. (A whitelisted *username* is only
+    spared lockouts by name and deactivation; see `keys_for`.)"""
+    return config.whitelist.has_ip(client.ip_address)
 
 
 def decide(
@@ -260,13 +269,7 @@ def decide(
     if config.blacklist.has_ip(client.ip_address):
         return Decision(BLACKLISTED, now, client, verdict=_SHUT, **door)
     keys = keys_for(client, config, entry_point)
-    # A username on the whitelist is exempt from logins' limits; another
-    # entry point's key (an address, a restriction) is no username.
-    whitelisted = (
-        is_whitelisted(client, config)
-        if login
-        else config.whitelist.has_ip(client.ip_address)
-    )
+    whitelisted = is_trusted(client, config)
     if whitelisted or not keys:
         decision = Decision(EXEMPT, now, client, keys, **door)
         if reserve and login:
