@@ -35,7 +35,7 @@ PANELS = {
     ],
     "Repeat offenders": ["allowed_lockouts", "long_duration"],
     "What an attacker can try": [],  # the budget those limits leave
-    "Allow and deny lists": ["whitelist", "blacklist"],
+    "Allow and deny lists": ["whitelist", "whitelist_only", "blacklist"],
     "Accounts": ["deactivate_after"],
     "Notifications": ["lockout_notify", "notify_email_after", "digest"],
 }
@@ -73,8 +73,9 @@ def browser_data(form) -> dict:
     return data
 
 
-def save(admin_client, **changes):
-    """Open the panel, change some fields as an editor types them, save."""
+def save(admin_client, ip="127.0.0.1", **changes):
+    """Open the panel, change some fields as an editor types them, save (from
+    the address `ip`)."""
     form = admin_client.get(edit_url()).context["form"]
     data = browser_data(form)
     for name, value in changes.items():
@@ -84,7 +85,7 @@ def save(admin_client, **changes):
             data[f"{name}_1"] = {"days": 86400, "hours": 3600, "minutes": 60}[unit]
         else:
             data[name] = value
-    return admin_client.post(edit_url(), data)
+    return admin_client.post(edit_url(), data, REMOTE_ADDR=ip)
 
 
 def shown_duration(html: str, name: str) -> str:

@@ -266,3 +266,24 @@ def check_task_backend(app_configs=None, **kwargs):
             id="wagtail_loginlimit.W031",
         )
     ]
+
+
+@checks.register(checks.Tags.security)
+def check_whitelist_only(app_configs=None, **kwargs):
+    """W034: `whitelist_only` fixed on in code with no IP or range on the
+    whitelist refuses every login (the admin form refuses to save that).
+    Only code values are judged: reading the admin's needs the database."""
+    values = code_settings(report=False).values
+    whitelist = values.get("whitelist")
+    if not values.get("whitelist_only") or whitelist is None or whitelist.networks:
+        return []
+    return [
+        checks.Warning(
+            f"{SETTING_NAME}['whitelist_only'] is on, but the whitelist it fixes "
+            "has no IP address or range: every login is refused (403).",
+            hint=f"Put your networks in {SETTING_NAME}['whitelist'], or turn "
+            "whitelist_only off.",
+            obj=SETTING_NAME,
+            id="wagtail_loginlimit.W034",
+        )
+    ]

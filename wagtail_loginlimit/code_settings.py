@@ -32,7 +32,7 @@ DURATION_KEYS = defaults.DURATION_KEYS
 def parse_value(key: str, value: Any) -> Any:
     """One configuration value, validated and in the type `Config` holds."""
     label = key
-    if key in ("enabled", "require_request"):
+    if key in ("enabled", "require_request", "whitelist_only"):
         return validation.parse_bool(value, label=label)
     if key in ("allowed_retries", "allowed_lockouts"):
         return validation.parse_count(value, minimum=1, label=label)

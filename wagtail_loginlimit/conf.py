@@ -40,6 +40,7 @@ class Config:
     lockout_method: str = _PANEL["lockout_method"]
     whitelist: validation.AccessList = field(default_factory=validation.AccessList)
     blacklist: validation.AccessList = field(default_factory=validation.AccessList)
+    whitelist_only: bool = _PANEL["whitelist_only"]
     deactivate_after: int = _PANEL["deactivate_after"]
     lockout_notify: tuple[str, ...] = validation.parse_notify(_PANEL["lockout_notify"])
     notify_email_after: int = _PANEL["notify_email_after"]

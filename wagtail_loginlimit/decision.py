@@ -19,11 +19,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from axes.helpers import get_client_ip_address
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import clients, policy, security_log, storage
+from . import clients, policy, request_context, security_log, storage
 from .clients import (
     LOGIN_ENTRY,
     SCOPE_IP,
@@ -41,6 +40,8 @@ RECORD_ATTR = "loginlimit"
 LOCKED = policy.LOCKED  # locked out (HTTP 429)
 BUSY = policy.BUSY  # every try left is being checked by another request (429)
 BLACKLISTED = "blacklisted"  # the address is on the blacklist (403)
+OUTSIDE_WHITELIST = "outside_whitelist"  # `whitelist_only`, and the address is
+# not on the whitelist (403)
 UNAVAILABLE = "unavailable"  # the store cannot be reached (503)
 # Allowed:
 ALLOWED = policy.ALLOWED  # counted: a failure will count against the client
@@ -89,6 +90,12 @@ class Decision:
         return self.reason == BLACKLISTED
 
     @property
+    def forbidden(self) -> bool:
+        """Refused whatever the count (HTTP 403): blacklisted, or outside the
+        whitelist under `whitelist_only`. Waiting does not help."""
+        return self.reason in (BLACKLISTED, OUTSIDE_WHITELIST)
+
+    @property
     def unavailable(self) -> bool:
         return self.reason == UNAVAILABLE
 
@@ -112,7 +119,7 @@ class Decision:
     def retry_after(self) -> int | None:
         """Seconds until the client may try again (`Retry-After`); None when
         waiting does not help (blacklisted) or is not known (store down)."""
-        if self.reason in (BLACKLISTED, UNAVAILABLE) or self.allowed:
+        if self.forbidden or self.unavailable or self.allowed:
             return None
         return self.verdict.retry_after(self.now)
 
@@ -188,16 +195,7 @@ def status_of(request: Any) -> Decision | None:
     return record.decision if record else None
 
 
-def ip_address_of(request: Any) -> str | None:
-    """The client's address as django-axes sees it (axes' own setting for
-    proxies decides whether `X-Forwarded-For` is trusted)."""
-    address = getattr(request, "axes_ip_address", None)
-    if address is None and request is not None:
-        try:
-            address = get_client_ip_address(request)
-        except Exception:  # a hostile header must not become a 500
-            address = None
-    return address
+ip_address_of = request_context.client_address
 
 
 def identity(request: Any, username: str | None, config: Config) -> ClientIdentity:
@@ -268,6 +266,8 @@ def decide(
     door = {"entry_point": entry_point, "limits": limits, "config": config}
     if config.blacklist.has_ip(client.ip_address):
         return Decision(BLACKLISTED, now, client, verdict=_SHUT, **door)
+    if config.whitelist_only and not is_trusted(client, config):
+        return Decision(OUTSIDE_WHITELIST, now, client, verdict=_SHUT, **door)
     keys = keys_for(client, config, entry_point)
     whitelisted = is_trusted(client, config)
     if whitelisted or not keys:

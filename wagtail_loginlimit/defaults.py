@@ -20,6 +20,8 @@ PANEL: dict[str, Any] = {
     "valid_duration": 43200,
     "lockout_method": "ip",
     "whitelist": [],
+    # Logins only from the whitelist's IPs and ranges (403 from anywhere else).
+    "whitelist_only": False,
     "blacklist": [],
     "deactivate_after": 0,
     "lockout_notify": "log",

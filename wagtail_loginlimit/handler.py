@@ -87,7 +87,7 @@ class LoginLimitHandler(AxesDatabaseHandler):
         judged = decision.decide(
             request, username_of(request, credentials), reserve=False
         )
-        return judged.blacklisted
+        return judged.forbidden
 
     def is_whitelisted(self, request, credentials: dict | None = None) -> bool:
         judged = decision.decide(

@@ -31,7 +31,15 @@ from django.core.exceptions import BadRequest
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
-from . import decision, outcomes, password_reset, password_views, privacy, responses
+from . import (
+    decision,
+    outcomes,
+    password_reset,
+    password_views,
+    privacy,
+    request_context,
+    responses,
+)
 from .handler import LoginLimitHandler, username_of
 
 
@@ -102,14 +110,16 @@ class LoginLimitMiddleware:
             return self.__acall__(request)
         refuse_undecodable_form(request)
         try:
-            return self.get_response(request)
+            with request_context.handling(request):
+                return self.get_response(request)
         finally:
             outcomes.release_unsettled(request)
 
     async def __acall__(self, request):
         refuse_undecodable_form(request)
         try:
-            return await self.get_response(request)
+            with request_context.handling(request):
+                return await self.get_response(request)
         finally:
             if outcomes.has_unsettled(request):
                 await sync_to_async(outcomes.release_unsettled)(request)

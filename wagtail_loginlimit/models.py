@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
-from . import code_settings, defaults, validation
+from . import code_settings, defaults, request_context, validation
 from .admin_forms import BudgetPanel, LoginLimitSettingsForm
 from .clients import (
     LOGIN,
@@ -106,8 +106,20 @@ class LoginLimitSettings(BaseGenericSetting):
         _("never lock out"),
         blank=True,
         help_text=_(
-            "IP addresses, CIDR ranges (IPv4 or IPv6) and usernames that are never "
-            "locked out, one per line."
+            "IP addresses and CIDR ranges (IPv4 or IPv6) that are trusted and never "
+            "counted, and usernames that are never locked out by name nor "
+            "deactivated (their failures still count against the IP address), one "
+            "per line."
+        ),
+    )
+    whitelist_only = models.BooleanField(
+        _("only from the whitelist"),
+        default=defaults.PANEL["whitelist_only"],
+        help_text=_(
+            "Allow logins only from the IP addresses and ranges on the list above: "
+            "from anywhere else every login, password reset and page password is "
+            "refused before a password is checked. Usernames on the list do not "
+            "count here."
         ),
     )
     blacklist = AccessListField(
@@ -169,7 +181,11 @@ class LoginLimitSettings(BaseGenericSetting):
         ),
         BudgetPanel(heading=_("What an attacker can try")),
         MultiFieldPanel(
-            [FieldPanel("whitelist"), FieldPanel("blacklist")],
+            [
+                FieldPanel("whitelist"),
+                FieldPanel("whitelist_only"),
+                FieldPanel("blacklist"),
+            ],
             heading=_("Allow and deny lists"),
         ),
         MultiFieldPanel(
@@ -224,8 +240,55 @@ class LoginLimitSettings(BaseGenericSetting):
                     },
                 )
             }
+        shut_out = self._shuts_out_the_editor(code)
+        if shut_out is not None:
+            # On the field the editor changed: the switch, or the list when
+            # the switch is fixed in code.
+            field = "whitelist" if "whitelist_only" in code.values else "whitelist_only"
+            errors[field] = shut_out
         if errors:
             raise ValidationError(errors)
+
+    def _shuts_out_the_editor(self, code) -> ValidationError | None:
+        """Turning `whitelist_only` on from an address that is not on the
+        whitelist would shut out the person saving the form, and everyone
+        else who is not: refused, with the address to add. (Outside a request,
+        in the shell, there is no address to judge.)"""
+        only = code.values.get("whitelist_only", self.whitelist_only)
+        if not only or code.fixed_keys >= {"whitelist", "whitelist_only"}:
+            return None  # nothing this form changes decides it
+        request = request_context.current_request()
+        if request is None:
+            return None
+        if "whitelist" in code.values:
+            whitelist = code.values["whitelist"]
+        else:
+            try:
+                whitelist = validation.parse_access_list(
+                    self.whitelist, allow_usernames=True
+                )
+            except ValidationError:
+                return None  # the whitelist field reports its own error
+        address = request_context.client_address(request)
+        if address is not None and whitelist.has_ip(address):
+            return None
+        if address is None:
+            return ValidationError(
+                _(
+                    "Your IP address is not known, so it cannot be checked "
+                    "against the whitelist: turning this on could shut you out."
+                ),
+                code="shut_out",
+            )
+        return ValidationError(
+            _(
+                "Your address %(address)s is not on the whitelist: turning this on "
+                "would shut you out. Add your address or network to the whitelist "
+                "first."
+            ),
+            code="shut_out",
+            params={"address": address},
+        )
 
     def stored_values(self) -> tuple:
         """The stored panel values, in `defaults.PANEL` order (hashable, so
@@ -248,6 +311,7 @@ class LoginLimitSettings(BaseGenericSetting):
             "whitelist": validation.parse_access_list(
                 raw["whitelist"], allow_usernames=True, strict=False
             ),
+            "whitelist_only": raw["whitelist_only"],
             "blacklist": validation.parse_access_list(
                 raw["blacklist"], allow_usernames=False, strict=False
             ),

@@ -33,6 +33,8 @@ UNAVAILABLE_RETRY_AFTER = 30
 def lockout_message(status: Decision) -> str:
     if status.blacklisted:
         return _("Logins from your network are not allowed.")
+    if status.forbidden:
+        return _("Logins are allowed only from the site's own networks.")
     if status.unavailable:
         return unavailable_message()
     if status.locked_until is None:
@@ -72,7 +74,7 @@ def lockout_response(
     request: HttpRequest, status: Decision, template: str | None = None
 ) -> HttpResponse:
     message = lockout_message(status)
-    code = 403 if status.blacklisted else 429
+    code = 403 if status.forbidden else 429
     if wants_json(request):
         response: HttpResponse = JsonResponse(
             {"detail": message, "retry_after": status.retry_after}, status=code
@@ -92,7 +94,7 @@ def lockout_response(
                 "ends_today": locked_until is not None
                 and locked_until.date() == timezone.localdate(status.now),
                 "is_long": status.is_long,
-                "blacklisted": status.blacklisted,
+                "blacklisted": status.forbidden,
                 "back_url": request.path,
                 "password_reset_url": password_reset_url(admin),
             },

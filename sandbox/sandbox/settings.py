@@ -141,6 +141,7 @@ _LOGINLIMIT_VARIABLES = {
     "lockout_notify": (env.str, "'', log, email or log,email"),
     "digest": (env.str, "'', daily or weekly"),
     "whitelist": (_env_list, "comma-separated IPs, CIDR ranges and usernames"),
+    "whitelist_only": (_env_bool, "true or false"),
     "blacklist": (_env_list, "comma-separated IPs and CIDR ranges"),
     # Where the counters live: LOGINLIMIT_STORE=cache keeps them in the Redis
     # cache that CACHE_URL names (e.g. CACHE_URL=redis://127.0.0.1:6379/1).

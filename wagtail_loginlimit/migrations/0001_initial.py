@@ -155,8 +155,16 @@ class Migration(migrations.Migration):
                     "whitelist",
                     wagtail_loginlimit.fields.AccessListField(
                         blank=True,
-                        help_text="IP addresses, CIDR ranges (IPv4 or IPv6) and usernames that are never locked out, one per line.",
+                        help_text="IP addresses and CIDR ranges (IPv4 or IPv6) that are trusted and never counted, and usernames that are never locked out by name nor deactivated (their failures still count against the IP address), one per line.",
                         verbose_name="never lock out",
+                    ),
+                ),
+                (
+                    "whitelist_only",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Allow logins only from the IP addresses and ranges on the list above: from anywhere else every login, password reset and page password is refused before a password is checked. Usernames on the list do not count here.",
+                        verbose_name="only from the whitelist",
                     ),
                 ),
                 (
