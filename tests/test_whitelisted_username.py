@@ -54,6 +54,11 @@ def test_its_failures_are_in_the_security_log(configure, login, admin, caplog, m
     assert any(line.startswith("loginlimit lockout ip=203.0.113.7") for line in lines)
 
 
+def fail_from_many_ips(login, username: str, times: int) -> None:
+    for i in range(times):
+        login(username, ip=f"192.0.2.{i + 1}")
+
+
 def _page(response, username: str) -> str:
     """The page with the typed name and the per-request tokens taken out."""
     text = response.content.decode()
@@ -83,16 +88,14 @@ def test_the_owner_is_never_locked_out_by_name(configure, login, admin, method):
     """Guesses from many addresses never lock `admin` out by its name: the
     owner signs in from its own address."""
     configure(whitelist=["admin"], lockout_method=method)
-    for i in range(12):
-        login("admin", ip=f"192.0.2.{i + 1}")
+    fail_from_many_ips(login, "admin", 12)
     assert login("admin", password=PASSWORD, ip=A).status_code == 302
 
 
 def test_a_name_not_on_the_whitelist_is_locked_out_by_name(configure, login, user):
     """The control for the test above: under `username` an ordinary name is."""
     configure(whitelist=["admin"], lockout_method="username")
-    for i in range(4):
-        login("editor", ip=f"192.0.2.{i + 1}")
+    fail_from_many_ips(login, "editor", 4)
     assert login("editor", password=PASSWORD, ip=A).status_code == 429
 
 
@@ -108,6 +111,5 @@ def test_a_locked_out_ip_is_refused_for_a_whitelisted_name_too(configure, login,
 
 def test_usernames_are_compared_case_insensitively(configure, login, admin):
     configure(whitelist=["Admin"], lockout_method="username")
-    for i in range(8):
-        login("ADMIN", ip=f"192.0.2.{i + 1}")
+    fail_from_many_ips(login, "ADMIN", 8)
     assert login("admin", password=PASSWORD, ip=A).status_code == 302
