@@ -103,9 +103,9 @@ def test_code_wins_over_the_admin(settings, admin_limits, login, user):
 
 def test_fixed_keys_are_what_code_sets():
     code = code_settings.CodeSettings(
-        {"allowed_retries": 2, "ipv6_prefix": 48, "bogus": 1}
+        {"allowed_retries": 2, "retention_days": 30, "bogus": 1}
     )
-    # ipv6_prefix is code-only (no panel field); an invalid key fixes nothing.
+    # retention_days is code-only (no panel field); an invalid key fixes nothing.
     assert code.fixed_keys == {"allowed_retries"}
     assert code_settings.CodeSettings(False).fixed_keys == set(defaults.PANEL)
     assert code_settings.CodeSettings(True).fixed_keys == set()

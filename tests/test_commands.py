@@ -196,7 +196,8 @@ def test_unlock_all(lock_out):
     lock_out(ip="198.51.100.1")
     lock_out(ip="198.51.100.2")
     output = run("loginlimit_unlock", "--all")
-    assert "Lifted 2 lockouts. Forgot 2 failed-login counts." in output
+    # Two clients' counts and their network's (198.51.100.0/24).
+    assert "Lifted 2 lockouts. Forgot 3 failed-login counts." in output
     assert not Lockout.objects.active().exists()
     assert storage.counters() == []
 
@@ -226,7 +227,7 @@ def test_unlock_when_nothing_matches(db):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        ((), "Say what to unlock: --ip, --username or --all."),
+        ((), "Say what to unlock: --ip, --username, --network or --all."),
         (("--all", "--ip", "192.0.2.1"), "--all cannot be combined"),
         (("--ip", "not-an-ip"), "is not an IP address"),
         (("--ip", "10.0.0.0/8"), "is not an IP address"),
@@ -299,8 +300,9 @@ def test_purge_deletes_only_what_is_older_than_the_days(history):
         "access": 1,
         "attempts": 1,
         "lockouts": 2,
-        "counter rows": 3 if rows else 0,
-        "counters": 3,
+        # Three clients and their network (198.51.100.0/24).
+        "counter rows": 4 if rows else 0,
+        "counters": 4,
     }
     output = run("loginlimit_purge", "--days", "30")
     deleted = 7 if rows else 6
@@ -313,8 +315,8 @@ def test_purge_deletes_only_what_is_older_than_the_days(history):
         "access": 0,
         "attempts": 1,
         "lockouts": 1,
-        "counter rows": 2 if rows else 0,
-        "counters": 2 if rows else 3,
+        "counter rows": 3 if rows else 0,
+        "counters": 3 if rows else 4,
     }
     # The active lockout is untouched and still refuses.
     assert Lockout.objects.active().get().ip_address == "198.51.100.3"
@@ -347,8 +349,10 @@ def test_purge_keeps_what_the_valid_window_still_counts(db, login, clock, settin
     clock.shift(timedelta(days=5))
     output = run("loginlimit_purge", "--days", "1")
     assert "The valid window is longer than the retention period" in output
-    [counter] = storage.counters()
-    assert counter.failures == 1
+    assert {c.scope: c.failures for c in storage.counters()} == {
+        "ip": 1,
+        "network": 1,
+    }
     assert b"2 attempts remaining" in login("someone").content
 
 

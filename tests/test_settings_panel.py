@@ -36,6 +36,13 @@ PANELS = {
     "Repeat offenders": ["allowed_lockouts", "long_duration"],
     "What an attacker can try": [],  # the budget those limits leave
     "Allow and deny lists": ["whitelist", "whitelist_only", "blacklist"],
+    "Networks": [
+        "ipv4_prefix",
+        "ipv6_prefix",
+        "network_retries",
+        "ipv4_network_prefix",
+        "ipv6_network_prefix",
+    ],
     "Accounts": ["deactivate_after"],
     "Notifications": ["lockout_notify", "notify_email_after", "digest"],
 }

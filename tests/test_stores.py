@@ -24,9 +24,10 @@ from django.utils import timezone
 from tests.conftest import PASSWORD
 from wagtail_loginlimit import storage, unlocking
 from wagtail_loginlimit.checks import check_configuration
+from wagtail_loginlimit.clients import SCOPE_NETWORK, counter_keys
 from wagtail_loginlimit.clients import ClientIdentity as LoginClient
-from wagtail_loginlimit.clients import counter_keys
 from wagtail_loginlimit.models import FailureCounter, Lockout
+from wagtail_loginlimit.networks import network_key
 from wagtail_loginlimit.policy import Limits
 from wagtail_loginlimit.storage.cache import (
     CacheStore,
@@ -78,6 +79,20 @@ def keys(ip=A, username="editor", method="ip"):
     return counter_keys(LoginClient.build(ip, username), method)
 
 
+def client_counters():
+    """The stored counters of clients, without their networks' counters
+    (`network_retries`, tests/test_networks.py)."""
+    return [c for c in storage.counters() if c.scope != SCOPE_NETWORK]
+
+
+def network_name(cache_store, ip=A) -> str:
+    client = LoginClient.build(ip, None)
+    key = network_key(
+        client, network_retries=20, ipv4_network_prefix=24, ipv6_network_prefix=48
+    )
+    return cache_store.counter_name(key.digest)
+
+
 # --- where the counts live ---
 
 
@@ -100,14 +115,23 @@ def test_the_cache_store_keeps_counts_in_redis_and_lockouts_in_the_database(
     # ... and the lockout record, which the reports need, in the database.
     lockout = Lockout.objects.get()
     assert (lockout.ip_group, lockout.failure_count) == (A, 4)
-    assert [(c.ip_group, c.failures) for c in storage.counters()] == [(A, 4)]
+    assert [(c.ip_group, c.failures) for c in client_counters()] == [(A, 4)]
+    # The network's counter is in Redis too, with the same window.
+    network = as_counter("", json.loads(redis.get(network_name(cache_store))))
+    assert (network.scope, network.ip_group, network.failures) == (
+        SCOPE_NETWORK,
+        "203.0.113.0/24",
+        4,
+    )
+    assert 43_190 <= redis.ttl(network_name(cache_store)) <= 43_202
 
 
 def test_the_database_store_keeps_counts_in_the_database(settings, login, db):
     settings.WAGTAIL_LOGINLIMIT = {"store": "database"}
     login("editor", ip=A)
-    assert FailureCounter.objects.get().failures == 1
-    assert [(c.ip_group, c.failures) for c in storage.counters()] == [(A, 1)]
+    assert FailureCounter.objects.get(scope="ip").failures == 1
+    assert [(c.ip_group, c.failures) for c in client_counters()] == [(A, 1)]
+    assert FailureCounter.objects.get(scope=SCOPE_NETWORK).failures == 1
 
 
 def test_a_successful_login_forgets_the_count_in_redis(cache_store, redis, login, user):
@@ -115,11 +139,13 @@ def test_a_successful_login_forgets_the_count_in_redis(cache_store, redis, login
         login("editor", ip=A)
     assert login("editor", password=PASSWORD, ip=A).status_code == 302
 
-    assert storage.counters() == []
+    assert client_counters() == []
     assert redis.get(cache_store.counter_name(keys()[0].digest)) is None
+    # A success never forgives the network's count.
+    assert [c.failures for c in storage.counters()] == [3]
     # The next failure counts from one again.
     assert login("editor", ip=A).status_code == 200
-    assert [c.failures for c in storage.counters()] == [1]
+    assert [c.failures for c in client_counters()] == [1]
 
 
 def test_sites_with_their_own_key_prefix_count_apart(settings, redis_server, login, db):
@@ -137,14 +163,14 @@ def test_sites_with_their_own_key_prefix_count_apart(settings, redis_server, log
 
     settings.WAGTAIL_LOGINLIMIT = {"store": "cache", "cache_alias": "two"}
     assert login("editor", ip=A).status_code == 200
-    assert [c.failures for c in storage.counters()] == [1]
+    assert [c.failures for c in client_counters()] == [1]
     caches["one"].clear()
 
 
 def test_a_damaged_value_is_counted_afresh(cache_store, redis, login, db):
     redis.set(cache_store.counter_name(keys()[0].digest), b"\x80not json")
     assert login("editor", ip=A).status_code == 200
-    assert [c.failures for c in storage.counters()] == [1]
+    assert [c.failures for c in client_counters()] == [1]
 
 
 # --- bounded: how long Redis keeps a client ---
@@ -182,6 +208,7 @@ def test_a_client_takes_the_same_few_keys_however_often_it_tries(
         "store": "cache",
         "cache_alias": ALIAS,
         "allowed_retries": 1000,
+        "network_retries": 5000,
         "lockout_method": "ip_or_username",
     }
     login("editor", ip=A)
@@ -190,10 +217,10 @@ def test_a_client_takes_the_same_few_keys_however_often_it_tries(
     for _ in range(50):
         login("editor", ip=A)
     assert sorted(redis.keys("*")) == before
-    # a counter per IP and per username, nothing else
-    assert len(before) == 2
+    # a counter per IP, per username and per network, nothing else
+    assert len(before) == 3
     assert {name: redis.memory_usage(name) for name in before} == sizes
-    assert [c.failures for c in storage.counters()] == [51, 51]
+    assert [c.failures for c in storage.counters()] == [51, 51, 51]
     for name in before:
         assert 0 < redis.ttl(name) <= longest_ttl(Limits(allowed_retries=1000))
 
@@ -256,7 +283,7 @@ def test_unlocking_a_pair_clears_only_that_pair(settings, cache_store, login, db
     login("other", ip=A)
     login("editor", ip=B)
     unlocking.unlock(ip=A, username="editor")
-    assert sorted((c.ip_group, c.username) for c in storage.counters()) == sorted(
+    assert sorted((c.ip_group, c.username) for c in client_counters()) == sorted(
         [(A, "other"), (B, "editor")]
     )
 

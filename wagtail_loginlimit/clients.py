@@ -25,6 +25,9 @@ METHODS = (METHOD_IP, METHOD_USERNAME, METHOD_IP_AND_USERNAME, METHOD_IP_OR_USER
 SCOPE_IP = "ip"
 SCOPE_USERNAME = "username"
 SCOPE_PAIR = "ip_and_username"
+# The network a client's address belongs to (`network_retries`): counted
+# besides the client under every lockout method, keyed by the network's text.
+SCOPE_NETWORK = "network"
 SCOPES_BY_METHOD = {
     METHOD_IP: (SCOPE_IP,),
     METHOD_USERNAME: (SCOPE_USERNAME,),
@@ -109,14 +112,19 @@ def parse_ip(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def ip_group(
-    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None, ipv6_prefix: int
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None,
+    ipv6_prefix: int,
+    ipv4_prefix: int = 32,
 ) -> str:
-    """The text a client's IP is counted under: the IPv4 address itself, or the
-    IPv6 network of `ipv6_prefix` bits, since one attacker owns a whole /64."""
+    """The text a client's IP is counted under: the address itself, or its
+    network of `ipv4_prefix` / `ipv6_prefix` bits, since one attacker owns a
+    whole IPv6 /64 (and some sites count an IPv4 /24 as one client)."""
     if address is None:
         return UNKNOWN_IP
     if address.version == 6 and ipv6_prefix < 128:
         return str(ipaddress.IPv6Network((address, ipv6_prefix), strict=False))
+    if address.version == 4 and ipv4_prefix < 32:
+        return str(ipaddress.IPv4Network((address, ipv4_prefix), strict=False))
     return str(address)
 
 
@@ -131,12 +139,16 @@ class ClientIdentity:
 
     @classmethod
     def build(
-        cls, ip_address: str | None, username: str | None, ipv6_prefix: int = 64
+        cls,
+        ip_address: str | None,
+        username: str | None,
+        ipv6_prefix: int = 64,
+        ipv4_prefix: int = 32,
     ) -> ClientIdentity:
         address = parse_ip(ip_address)
         return cls(
             ip_address=str(address) if address else None,
-            ip_group=ip_group(address, ipv6_prefix),
+            ip_group=ip_group(address, ipv6_prefix, ipv4_prefix),
             username=normalize_username(username),
             raw_username=clip_text(None if username is None else str(username)),
         )
@@ -168,7 +180,7 @@ class CounterKey:
         return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()
 
     def __str__(self) -> str:
-        if self.scope == SCOPE_IP:
+        if self.scope in (SCOPE_IP, SCOPE_NETWORK):
             return self.ip_group or UNKNOWN_IP
         if self.scope == SCOPE_USERNAME:
             return self.username or ""

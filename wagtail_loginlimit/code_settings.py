@@ -27,6 +27,13 @@ SETTING_NAME = "WAGTAIL_LOGINLIMIT"
 STORES = ("database", "cache")
 ON_STORE_ERROR_CHOICES = ("refuse", "allow")
 DURATION_KEYS = defaults.DURATION_KEYS
+# Network sizes, by the most bits each may have.
+PREFIX_KEYS = {
+    "ipv4_prefix": 32,
+    "ipv6_prefix": 128,
+    "ipv4_network_prefix": 32,
+    "ipv6_network_prefix": 128,
+}
 
 
 def parse_value(key: str, value: Any) -> Any:
@@ -36,7 +43,7 @@ def parse_value(key: str, value: Any) -> Any:
         return validation.parse_bool(value, label=label)
     if key in ("allowed_retries", "allowed_lockouts"):
         return validation.parse_count(value, minimum=1, label=label)
-    if key in ("deactivate_after", "notify_email_after"):
+    if key in ("deactivate_after", "notify_email_after", "network_retries"):
         return validation.parse_count(value, minimum=0, label=label)
     if key in DURATION_KEYS:
         return validation.parse_duration(value, label=label)
@@ -50,13 +57,8 @@ def parse_value(key: str, value: Any) -> Any:
         return validation.parse_notify(value)
     if key == "digest":
         return validation.parse_digest(value)
-    if key == "ipv6_prefix":
-        prefix = validation.parse_count(value, minimum=1, label=label)
-        if prefix > 128:
-            raise ValidationError(
-                _("ipv6_prefix must be between 1 and 128."), code="max_value"
-            )
-        return prefix
+    if key in PREFIX_KEYS:
+        return validation.parse_prefix(value, maximum=PREFIX_KEYS[key], label=label)
     if key in ("retention_days", "password_reset_limit"):
         return validation.parse_count(value, minimum=1, label=label)
     if key == "password_reset_window":

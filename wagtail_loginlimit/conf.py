@@ -37,6 +37,11 @@ class Config:
     allowed_lockouts: int = _PANEL["allowed_lockouts"]
     long_duration: timedelta = _seconds("long_duration")
     valid_duration: timedelta = _seconds("valid_duration")
+    ipv4_prefix: int = _PANEL["ipv4_prefix"]
+    ipv6_prefix: int = _PANEL["ipv6_prefix"]
+    network_retries: int = _PANEL["network_retries"]
+    ipv4_network_prefix: int = _PANEL["ipv4_network_prefix"]
+    ipv6_network_prefix: int = _PANEL["ipv6_network_prefix"]
     lockout_method: str = _PANEL["lockout_method"]
     whitelist: validation.AccessList = field(default_factory=validation.AccessList)
     blacklist: validation.AccessList = field(default_factory=validation.AccessList)
@@ -45,7 +50,6 @@ class Config:
     lockout_notify: tuple[str, ...] = validation.parse_notify(_PANEL["lockout_notify"])
     notify_email_after: int = _PANEL["notify_email_after"]
     digest: str = _PANEL["digest"]
-    ipv6_prefix: int = _CODE["ipv6_prefix"]
     retention_days: int = _CODE["retention_days"]
     notify_recipients: tuple[str, ...] = tuple(_CODE["notify_recipients"])
     store: str = _CODE["store"]
@@ -63,6 +67,7 @@ class Config:
             allowed_lockouts=self.allowed_lockouts,
             long_duration=self.long_duration,
             valid_duration=self.valid_duration,
+            network_retries=self.network_retries,
         )
 
     @property
@@ -101,10 +106,16 @@ def _merge(code: CodeSettings, stored: tuple | None) -> Config:
     if stored is not None:
         values.update(LoginLimitSettings.parse_stored(stored))
     values.update(code.values)
-    if validation.check_consistency(values):
+    errors = validation.check_consistency(values)
+    if "valid_duration" in errors:
         # An inconsistent mix of code and admin values: keep the count at
         # least as long as a lockout so long lockouts still happen.
         values["valid_duration"] = max(
             values["valid_duration"], values["lockout_duration"] * 2
         )
+    for version in ("ipv4", "ipv6"):
+        # A network never smaller than a client: the client's prefix wins.
+        key = f"{version}_network_prefix"
+        if key in errors:
+            values[key] = values[f"{version}_prefix"]
     return Config(**values)

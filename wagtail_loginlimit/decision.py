@@ -22,7 +22,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import clients, policy, request_context, security_log, storage
+from . import clients, networks, policy, request_context, security_log, storage
 from .clients import (
     LOGIN_ENTRY,
     SCOPE_IP,
@@ -199,7 +199,9 @@ ip_address_of = request_context.client_address
 
 
 def identity(request: Any, username: str | None, config: Config) -> ClientIdentity:
-    return ClientIdentity.build(ip_address_of(request), username, config.ipv6_prefix)
+    return ClientIdentity.build(
+        ip_address_of(request), username, config.ipv6_prefix, config.ipv4_prefix
+    )
 
 
 def keys_for(
@@ -226,6 +228,18 @@ def is_trusted(client: ClientIdentity, config: Config) -> bool:
     never counted at any entry point. (A whitelisted *username* is only
     spared lockouts by name and deactivation; see `keys_for`.)"""
     return config.whitelist.has_ip(client.ip_address)
+
+
+def network_keys(client: ClientIdentity, config: Config) -> tuple[CounterKey, ...]:
+    """The counter of the client's network, counted besides the client's own
+    under every lockout method (none when `network_retries` is 0)."""
+    key = networks.network_key(
+        client,
+        network_retries=config.network_retries,
+        ipv4_network_prefix=config.ipv4_network_prefix,
+        ipv6_network_prefix=config.ipv6_network_prefix,
+    )
+    return () if key is None else (key,)
 
 
 def decide(
@@ -275,6 +289,8 @@ def decide(
         if reserve and login:
             ensure_record(request).decision = decision
         return decision
+    if login:
+        keys = (*keys, *network_keys(client, config))
     rules = limits or config.limits
     try:
         if reserve:

@@ -18,6 +18,15 @@ PANEL: dict[str, Any] = {
     "allowed_lockouts": 4,
     "long_duration": 86400,
     "valid_duration": 43200,
+    # Addresses counted as one client: the network of this many bits.
+    "ipv4_prefix": 32,
+    "ipv6_prefix": 64,
+    # Failures from one network (of the prefixes below) before the whole
+    # network is locked out like a client; 0 turns it off. Five clients'
+    # worth (docs/configuration.md says why).
+    "network_retries": 20,
+    "ipv4_network_prefix": 24,
+    "ipv6_network_prefix": 48,
     "lockout_method": "ip",
     "whitelist": [],
     # Logins only from the whitelist's IPs and ranges (403 from anywhere else).
@@ -32,8 +41,6 @@ PANEL: dict[str, Any] = {
 
 # The keys only code (`WAGTAIL_LOGINLIMIT`) can set.
 CODE_ONLY: dict[str, Any] = {
-    # IPv6 addresses counted as one client: the network of this many bits.
-    "ipv6_prefix": 64,
     # Days `loginlimit_purge` keeps attempts, failure logs and lockout history.
     "retention_days": 90,
     # Who gets lockout emails; empty: the active superusers with an address.

@@ -24,7 +24,7 @@ from typing import Any
 from django.dispatch import Signal
 from wagtail import hooks
 
-from .clients import LOGIN
+from .clients import LOGIN, SCOPE_NETWORK
 from .users import find_user
 
 logger = logging.getLogger(__name__)
@@ -75,6 +75,9 @@ class LoginLimitEvent:
     # The door it happened at: "login", "page_password", "password_reset"…
     # (docs/entry-points.md), or the name a plugin gave `api.check()`.
     entry_point: str = LOGIN
+    # The network locked out or unlocked (`network_retries`), with the
+    # reason or scope "network"; None for any other event.
+    network: str | None = None
     _user: Any = field(default=_UNSET, repr=False)
 
     @classmethod
@@ -104,6 +107,11 @@ class LoginLimitEvent:
             lockout=lockout,
             by=by,
             entry_point=getattr(lockout, "entry_point", "") or LOGIN,
+            network=(
+                lockout.ip_group
+                if getattr(lockout, "scope", "") == SCOPE_NETWORK
+                else None
+            ),
         )
 
     @property

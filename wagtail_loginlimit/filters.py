@@ -154,9 +154,13 @@ def filter_by_network(
             ipv6_prefix = get_config().ipv6_prefix
         if network.prefixlen >= ipv6_prefix:
             group = network.supernet(new_prefix=ipv6_prefix)
-            narrowed = narrowed.filter(
-                Q(**{group_field: str(group)}) | Q(**{group_field: ""})
-            )
+            groups = Q(**{group_field: str(group)}) | Q(**{group_field: ""})
+            # A lockout by network (`network_retries`) holds its network.
+            network_prefix = get_config().ipv6_network_prefix
+            if network_prefix <= network.prefixlen:
+                locked = network.supernet(new_prefix=network_prefix)
+                groups |= Q(**{group_field: str(locked)})
+            narrowed = narrowed.filter(groups)
     candidates = narrowed.order_by().values_list(address_field, flat=True).distinct()
     matches = []
     for address in candidates.iterator():

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
@@ -25,6 +25,7 @@ from .clients import (
     METHOD_IP_OR_USERNAME,
     METHOD_USERNAME,
     SCOPE_IP,
+    SCOPE_NETWORK,
     SCOPE_PAIR,
     SCOPE_USERNAME,
 )
@@ -51,6 +52,7 @@ SCOPE_CHOICES = [
     (SCOPE_IP, _("IP address")),
     (SCOPE_USERNAME, _("Username")),
     (SCOPE_PAIR, _("IP address and username")),
+    (SCOPE_NETWORK, _("Network")),
 ]
 
 
@@ -130,6 +132,45 @@ class LoginLimitSettings(BaseGenericSetting):
             "IP addresses and CIDR ranges whose logins are always refused, one per line."
         ),
     )
+    ipv4_prefix = models.PositiveIntegerField(
+        _("IPv4 client size"),
+        default=defaults.PANEL["ipv4_prefix"],
+        validators=[MinValueValidator(1), MaxValueValidator(32)],
+        help_text=_(
+            "IPv4 addresses in one network of this many bits are counted as one "
+            "client: 32 counts each address, 24 a whole /24."
+        ),
+    )
+    ipv6_prefix = models.PositiveIntegerField(
+        _("IPv6 client size"),
+        default=defaults.PANEL["ipv6_prefix"],
+        validators=[MinValueValidator(1), MaxValueValidator(128)],
+        help_text=_(
+            "IPv6 addresses in one network of this many bits are counted as one "
+            "client: 64 by default, since one subscriber owns a whole /64."
+        ),
+    )
+    network_retries = models.PositiveIntegerField(
+        _("network retries"),
+        default=defaults.PANEL["network_retries"],
+        help_text=_(
+            "Failed logins from all the addresses of one network before the whole "
+            "network is locked out like a client, so that changing addresses "
+            "within it gains nothing. 0 turns this off."
+        ),
+    )
+    ipv4_network_prefix = models.PositiveIntegerField(
+        _("IPv4 network size"),
+        default=defaults.PANEL["ipv4_network_prefix"],
+        validators=[MinValueValidator(1), MaxValueValidator(32)],
+        help_text=_("The IPv4 network counted by network retries, in bits."),
+    )
+    ipv6_network_prefix = models.PositiveIntegerField(
+        _("IPv6 network size"),
+        default=defaults.PANEL["ipv6_network_prefix"],
+        validators=[MinValueValidator(1), MaxValueValidator(128)],
+        help_text=_("The IPv6 network counted by network retries, in bits."),
+    )
     deactivate_after = models.PositiveIntegerField(
         _("deactivate accounts after"),
         default=defaults.PANEL["deactivate_after"],
@@ -189,6 +230,16 @@ class LoginLimitSettings(BaseGenericSetting):
             heading=_("Allow and deny lists"),
         ),
         MultiFieldPanel(
+            [
+                FieldPanel("ipv4_prefix"),
+                FieldPanel("ipv6_prefix"),
+                FieldPanel("network_retries"),
+                FieldPanel("ipv4_network_prefix"),
+                FieldPanel("ipv6_network_prefix"),
+            ],
+            heading=_("Networks"),
+        ),
+        MultiFieldPanel(
             [FieldPanel("deactivate_after")],
             heading=_("Accounts"),
         ),
@@ -223,10 +274,30 @@ class LoginLimitSettings(BaseGenericSetting):
         values.update(
             {key: code.values[key] for key in values.keys() & code.values.keys()}
         )
+        for key in _PREFIX_KEYS:
+            if getattr(self, key):
+                values[key] = code.values.get(key, getattr(self, key))
         errors = validation.check_consistency(values)
+        for version in ("ipv4", "ipv6"):
+            key = f"{version}_network_prefix"
+            if key in errors and key in code.values:
+                # The network is fixed in code: the editable client size is wrong.
+                errors.pop(key)
+                errors[f"{version}_prefix"] = ValidationError(
+                    _(
+                        "A client cannot be larger than a network: make this at "
+                        "least the network size set in %(setting)s (%(prefix)s)."
+                    ),
+                    code="too_large",
+                    params={
+                        "setting": code_settings.SETTING_NAME,
+                        "prefix": values[key],
+                    },
+                )
         if "valid_duration" in errors and "valid_duration" in code.values:
             # The window is fixed in code: the editable lockout is what is wrong.
-            errors = {
+            errors.pop("valid_duration")
+            errors |= {
                 "lockout_duration": ValidationError(
                     _(
                         "A lockout must end before the count is forgotten: make "
@@ -307,6 +378,7 @@ class LoginLimitSettings(BaseGenericSetting):
             "allowed_lockouts": max(1, raw["allowed_lockouts"]),
             "long_duration": _stored_duration(raw["long_duration"]),
             "valid_duration": _stored_duration(raw["valid_duration"]),
+            **_stored_networks(raw),
             "lockout_method": raw["lockout_method"],
             "whitelist": validation.parse_access_list(
                 raw["whitelist"], allow_usernames=True, strict=False
@@ -326,6 +398,26 @@ class LoginLimitSettings(BaseGenericSetting):
     def as_values(self) -> dict[str, Any]:
         """The stored values as `Config` holds them."""
         return self.parse_stored(self.stored_values())
+
+
+_PREFIX_KEYS = {
+    "ipv4_prefix": 32,
+    "ipv6_prefix": 128,
+    "ipv4_network_prefix": 32,
+    "ipv6_network_prefix": 128,
+}
+
+
+def _stored_networks(raw: dict[str, Any]) -> dict[str, int]:
+    """The stored network sizes within their bounds, a network never smaller
+    than a client (a row saved before a rule existed must not break logins)."""
+    values = {key: min(max(1, raw[key]), most) for key, most in _PREFIX_KEYS.items()}
+    for version in ("ipv4", "ipv6"):
+        values[f"{version}_network_prefix"] = min(
+            values[f"{version}_network_prefix"], values[f"{version}_prefix"]
+        )
+    values["network_retries"] = raw["network_retries"]
+    return values
 
 
 def _stored_duration(seconds: int) -> timedelta:
@@ -437,7 +529,7 @@ class Lockout(models.Model):
             return self.username
         if self.scope == SCOPE_PAIR:
             return f"{self.username} @ {ip}"
-        return ip
+        return ip  # an IP group, or a network (`ip_group` holds its text)
 
     @property
     def is_active(self) -> bool:

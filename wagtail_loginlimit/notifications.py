@@ -20,7 +20,7 @@ from django.utils import timezone, translation
 from wagtail.admin.utils import get_admin_base_url
 
 from . import security_log
-from .clients import SCOPE_PAIR, SCOPE_USERNAME, ClientIdentity
+from .clients import SCOPE_NETWORK, SCOPE_PAIR, SCOPE_USERNAME, ClientIdentity
 from .conf import Config
 from .models import Lockout
 
@@ -48,6 +48,7 @@ def notify_lockout(
             lockout.is_long,
             lockout.failure_count,
             lockout.entry_point_name,
+            lockout.ip_group if lockout.scope == SCOPE_NETWORK else None,
         )
     if "email" in config.lockout_notify and should_email(lockout, config):
         send_lockout_email(lockout, client, config)
@@ -94,6 +95,8 @@ def who(lockout: Lockout, client: ClientIdentity) -> str:
         return username
     if lockout.scope == SCOPE_PAIR:
         return f"{username} @ {ip}"
+    if lockout.scope == SCOPE_NETWORK:
+        return lockout.ip_group  # the whole network is locked, not one address
     return ip
 
 

@@ -38,10 +38,17 @@ class Limits:
     allowed_lockouts: int = defaults.PANEL["allowed_lockouts"]
     long_duration: timedelta = _seconds("long_duration")
     valid_duration: timedelta = _seconds("valid_duration")
+    # Failures of one network before it is locked out (0: not counted); a
+    # network's counter follows these limits with this as its allowed retries.
+    network_retries: int = 0
 
     @property
     def long_lockout_at(self) -> int:
         return self.allowed_retries * self.allowed_lockouts
+
+    def for_network(self) -> Limits:
+        """The limits a network's counter follows (`networks.limits_for`)."""
+        return replace(self, allowed_retries=max(1, self.network_retries))
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,16 @@ refused try, on the logger `wagtail_loginlimit.security`.
 
     loginlimit failure ip=2001:db8:1:2::7 failures=2 remaining=2 entry=login net=2001:db8:1:2::/64 user="bob"
     loginlimit lockout ip=198.51.100.4 by=ip until=2025-05-01T12:20:00+00:00 long=no failures=4 entry=login net=198.51.100.4/32 user="bob"
+    loginlimit lockout ip=198.51.100.9 by=network until=2025-05-01T12:20:00+00:00 long=no failures=20 entry=login net=198.51.100.0/24 user="eve"
     loginlimit refused ip=198.51.100.4 reason=locked entry=page_password net=198.51.100.4/32 user="12"
     loginlimit deactivate account="42" user="editor"
 
 Every field before `user=` is written by the server: the IP is the address the
 server saw (already parsed as an IP), `net=` the network the plugin counts that
 address under (an IPv6 address's /64, or whatever `ipv6_prefix` says; an IPv4
-address as a /32), so that fail2ban can ban what the plugin counts; `entry=`
+address as a /32, or what `ipv4_prefix` says) — and in a lockout `by=network`
+(`network_retries`) the network that was locked out — so that fail2ban can ban
+what the plugin counts; `entry=`
 the entry point (a name checked by `clients.EntryPoint`: a-z, 0-9 and `_`);
 the rest are numbers and fixed words. The username, the only user-supplied text, comes last,
 JSON-quoted and ASCII-only, so it can neither start a new line nor put anything
@@ -66,12 +69,13 @@ def _ip(client: ClientIdentity) -> str:
     return client.ip_address or "-"
 
 
-def network(client: ClientIdentity) -> str:
-    """The network `client` is counted under, always with its prefix length
-    (`2001:db8:1:2::/64`, `198.51.100.4/32`), or `-` when unknown. Parsed
-    again here, so that only a network can ever stand in the `net=` field."""
+def network(client: ClientIdentity, locked: str | None = None) -> str:
+    """The network `client` is counted under (or the `locked` network of a
+    lockout by network), always with its prefix length (`2001:db8:1:2::/64`,
+    `198.51.100.4/32`), or `-` when unknown. Parsed again here, so that only a
+    network can ever stand in the `net=` field."""
     try:
-        return str(ipaddress.ip_network(client.ip_group))
+        return str(ipaddress.ip_network(locked or client.ip_group))
     except ValueError:
         return "-"
 
@@ -102,7 +106,9 @@ def log_lockout(
     is_long: bool,
     failures: int,
     entry_point: str = LOGIN,
+    locked_network: str | None = None,
 ) -> None:
+    """One lockout; `locked_network` is the network of a lockout by network."""
     logger.warning(
         "loginlimit lockout ip=%s by=%s until=%s long=%s failures=%d entry=%s "
         "net=%s user=%s",
@@ -112,7 +118,7 @@ def log_lockout(
         "yes" if is_long else "no",
         failures,
         _entry(entry_point),
-        network(client),
+        network(client, locked_network),
         quote(client.raw_username),
     )
 

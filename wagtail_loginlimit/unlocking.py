@@ -13,9 +13,10 @@ from django.db import router, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import audit_log, events, policy, storage
+from . import audit_log, events, networks, policy, storage
 from .clients import (
     SCOPE_IP,
+    SCOPE_NETWORK,
     SCOPE_PAIR,
     SCOPE_USERNAME,
     ip_group,
@@ -83,7 +84,8 @@ def normalize_ip_group(ip: str, ipv6_prefix: int | None = None) -> str:
 
 def _reset_scope(lockout: Lockout) -> dict[str, str]:
     """The `storage.clear_and_lift` arguments that end `lockout` and its client's counts."""
-    if lockout.scope == SCOPE_IP:
+    if lockout.scope in (SCOPE_IP, SCOPE_NETWORK):
+        # A network's counter is keyed by its text, as an IP group's is.
         return {"ip_group": lockout.ip_group}
     if lockout.scope == SCOPE_USERNAME:
         return {"username": lockout.username}
@@ -146,17 +148,31 @@ def unlock_lockouts(
     return result.count
 
 
+def normalize_network(text: str) -> str:
+    """The network as counters are keyed by it ("198.51.100.7/24" →
+    "198.51.100.0/24"); `ValueError` with a readable message otherwise."""
+    network = networks.parse_network(str(text))
+    if network is None:
+        raise ValueError(
+            _("“%(network)s” is not a network such as 198.51.100.0/24.")
+            % {"network": str(text).strip()[:100]}
+        )
+    return network
+
+
 def unlock(
     ip: str | None = None,
     username: str | None = None,
     everything: bool = False,
     *,
+    network: str | None = None,
     by=None,
     reason: str = Lockout.LIFTED_UNLOCK,
     request=None,
 ) -> UnlockResult:
     """Lift the active lockouts and forget the counts of an IP (or IPv6
-    network), a username, both together, or `everything`.
+    network), a username, both together, a `network` (`network_retries`),
+    or `everything`.
 
     With both `ip` and `username`, only counters involving the two together
     (the pair) are cleared. Raises `ValueError` for an unusable IP or when
@@ -164,6 +180,10 @@ def unlock(
     now = timezone.now()
     if everything:
         scope: dict = {"everything": True}
+    elif network is not None and str(network).strip():
+        if ip or username:
+            raise ValueError(_("Unlock a network on its own, without an IP or user."))
+        scope = {"ip_group": normalize_network(network)}
     else:
         scope = {}
         if ip is not None and str(ip).strip():
@@ -229,6 +249,7 @@ def _fire_events(result: UnlockResult, *, by, reason: str, request) -> None:
                 ip_address=None
                 if "/" in (counter.ip_group or "")
                 else (counter.ip_group or None),
+                network=counter.ip_group if counter.scope == SCOPE_NETWORK else None,
                 username=counter.username or None,
                 failure_count=counter.failures,
                 reason=reason,

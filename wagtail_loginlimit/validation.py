@@ -189,6 +189,18 @@ def parse_count(value, *, minimum: int, label: str = "") -> int:
     return value
 
 
+def parse_prefix(value, *, maximum: int, label: str = "") -> int:
+    """A network size in bits: 1 to 32 (IPv4) or 1 to 128 (IPv6)."""
+    prefix = parse_count(value, minimum=1, label=label)
+    if prefix > maximum:
+        raise ValidationError(
+            _("%(label)s must be between 1 and %(maximum)s."),
+            code="max_value",
+            params={"label": label or _("This value"), "maximum": maximum},
+        )
+    return prefix
+
+
 def parse_bool(value, *, label: str = "") -> bool:
     if isinstance(value, bool):
         return value
@@ -264,5 +276,17 @@ def check_consistency(values: dict) -> dict[str, ValidationError]:
                     "lockout duration."
                 ),
                 code="too_short",
+            )
+    for version in ("ipv4", "ipv6"):
+        client = values.get(f"{version}_prefix")
+        network = values.get(f"{version}_network_prefix")
+        if isinstance(client, int) and isinstance(network, int) and network > client:
+            errors[f"{version}_network_prefix"] = ValidationError(
+                _(
+                    "A network must be at least as large as a client: make this "
+                    "prefix at most %(prefix)s (the %(key)s), not %(value)s."
+                ),
+                code="too_small",
+                params={"prefix": client, "key": f"{version}_prefix", "value": network},
             )
     return errors

@@ -24,6 +24,7 @@ from .. import policy
 from ..clients import ClientIdentity, CounterKey
 from ..code_settings import code_value
 from ..models import FailureCounter, Lockout
+from ..networks import is_network, limits_for
 from . import database
 from .base import CounterStore, Match, Scopes
 from .cache import CacheStore
@@ -133,9 +134,11 @@ def record_failure(
         for outcome in store.add_failure(keys, now, limits):
             lockout = outcome.lockout
             count = lockout.failure_count if lockout else outcome.state.failures
-            result.failures = max(result.failures, count)
+            if not is_network(outcome.key):  # the client's count, not its network's
+                result.failures = max(result.failures, count)
+            rules = limits_for(outcome.key, limits)
             result.tries_left = min(
-                result.tries_left, policy.tries_left(outcome.state, limits)
+                result.tries_left, policy.tries_left(outcome.state, rules)
             )
             if lockout:
                 result.lockouts.append(_record_lockout(outcome.key, lockout, client))

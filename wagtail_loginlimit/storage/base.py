@@ -13,6 +13,7 @@ from datetime import datetime
 from .. import policy
 from ..clients import CounterKey
 from ..models import FailureCounter
+from ..networks import limits_for
 
 
 @dataclass(frozen=True)
@@ -132,31 +133,54 @@ class CounterStore(ABC):
 
 
 # --- the rules of `policy`, applied the same way by every store ---
+# Each counter follows its own limits (`networks.limits_for`: a network's
+# counter has `network_retries`), so one atomic operation covers a client's
+# counters and its network's together.
 
 
 def begin(
-    states: list[policy.CounterState], now: datetime, limits: policy.Limits
+    keys: Sequence[CounterKey],
+    states: list[policy.CounterState],
+    now: datetime,
+    limits: policy.Limits,
 ) -> tuple[policy.Verdict, list[policy.CounterState] | None]:
     """The verdict, and the states to write if a try was reserved (else None)."""
-    states = [policy.refresh(state, now, limits) for state in states]
-    verdict = policy.strictest([policy.check(s, now, limits) for s in states])
+    rules = [limits_for(key, limits) for key in keys]
+    states = [
+        policy.refresh(state, now, rule)
+        for state, rule in zip(states, rules, strict=True)
+    ]
+    verdict = policy.strictest(
+        [
+            policy.check(state, now, rule)
+            for state, rule in zip(states, rules, strict=True)
+        ]
+    )
     if not verdict.allowed:
         return verdict, None
     return verdict, [policy.reserve(state, now) for state in states]
 
 
 def judge(
-    states: list[policy.CounterState], now: datetime, limits: policy.Limits
+    keys: Sequence[CounterKey],
+    states: list[policy.CounterState],
+    now: datetime,
+    limits: policy.Limits,
 ) -> policy.Verdict:
-    return policy.strictest(
-        [policy.check(policy.refresh(s, now, limits), now, limits) for s in states]
-    )
+    verdicts = []
+    for key, state in zip(keys, states, strict=True):
+        rule = limits_for(key, limits)
+        verdicts.append(policy.check(policy.refresh(state, now, rule), now, rule))
+    return policy.strictest(verdicts)
 
 
 def give_back(
-    state: policy.CounterState, now: datetime, limits: policy.Limits
+    key: CounterKey,
+    state: policy.CounterState,
+    now: datetime,
+    limits: policy.Limits,
 ) -> policy.CounterState:
-    return policy.release(policy.refresh(state, now, limits))
+    return policy.release(policy.refresh(state, now, limits_for(key, limits)))
 
 
 def fail(
@@ -165,6 +189,7 @@ def fail(
     now: datetime,
     limits: policy.Limits,
 ) -> Outcome:
+    limits = limits_for(key, limits)
     state, lockout = policy.record_failure(
         policy.refresh(state, now, limits), now, limits
     )

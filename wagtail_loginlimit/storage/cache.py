@@ -34,8 +34,9 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
 from .. import policy
-from ..clients import SCOPE_IP, SCOPE_PAIR, SCOPE_USERNAME, CounterKey
+from ..clients import SCOPE_IP, SCOPE_NETWORK, SCOPE_PAIR, SCOPE_USERNAME, CounterKey
 from ..models import FailureCounter
+from ..networks import limits_for
 from . import base
 from .errors import StoreUnavailable
 
@@ -223,17 +224,20 @@ class CacheStore(base.CounterStore):
 
     def begin_attempt(self, keys, now, limits) -> policy.Verdict:
         def change(states):
-            return base.begin(states, now, limits)
+            return base.begin(keys, states, now, limits)
 
         return self._update(keys, now, limits, change)
 
     def peek(self, keys, now, limits) -> policy.Verdict:
         raws = self.client().mget([self.counter_name(key.digest) for key in keys])
-        return base.judge([self._state(raw) for raw in raws], now, limits)
+        return base.judge(keys, [self._state(raw) for raw in raws], now, limits)
 
     def release(self, keys, now, limits) -> None:
         def change(states):
-            return None, [base.give_back(state, now, limits) for state in states]
+            return None, [
+                base.give_back(key, state, now, limits)
+                for key, state in zip(keys, states, strict=True)
+            ]
 
         self._update(keys, now, limits, change, create=False)
 
@@ -262,6 +266,7 @@ class CacheStore(base.CounterStore):
             scopes = match.scopes
             own = [
                 *(CounterKey(SCOPE_IP, group, None) for group in scopes.ip_groups),
+                *(CounterKey(SCOPE_NETWORK, net, None) for net in scopes.ip_groups),
                 *(CounterKey(SCOPE_USERNAME, None, name) for name in scopes.usernames),
                 *(CounterKey(SCOPE_PAIR, group, name) for group, name in scopes.pairs),
             ]
@@ -274,7 +279,11 @@ class CacheStore(base.CounterStore):
             if ip_group is not None and username is not None:
                 return [CounterKey(SCOPE_PAIR, ip_group, username).digest], {}
             if ip_group is not None:
-                own = [CounterKey(SCOPE_IP, ip_group, None)]
+                # A network's counter is keyed by its text as an IP group is.
+                own = [
+                    CounterKey(SCOPE_IP, ip_group, None),
+                    CounterKey(SCOPE_NETWORK, ip_group, None),
+                ]
                 indexes = [self.ip_index(ip_group)]
             else:
                 own = [CounterKey(SCOPE_USERNAME, None, username)]
@@ -378,6 +387,7 @@ class CacheStore(base.CounterStore):
         )
 
     def _queue_write(self, pipe, key, name, state, now, limits) -> None:
+        limits = limits_for(key, limits)
         if base.is_void(state, now, limits):
             pipe.delete(name)
             return

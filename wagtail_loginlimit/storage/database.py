@@ -149,7 +149,9 @@ class DatabaseStore(base.CounterStore):
     def begin_attempt(self, keys, now, limits) -> policy.Verdict:
         with atomic():
             rows = _lock_rows(keys, create=True)
-            verdict, states = base.begin([counter_state(r) for r in rows], now, limits)
+            verdict, states = base.begin(
+                keys, [counter_state(r) for r in rows], now, limits
+            )
             if states is not None:
                 for row, state in zip(rows, states, strict=True):
                     apply_state(row, state)
@@ -160,6 +162,7 @@ class DatabaseStore(base.CounterStore):
         rows = FailureCounter.objects.filter(key__in=[key.digest for key in keys])
         by_key = {row.key: row for row in rows}
         return base.judge(
+            keys,
             [
                 counter_state(by_key[key.digest])
                 if key.digest in by_key
@@ -172,8 +175,10 @@ class DatabaseStore(base.CounterStore):
 
     def release(self, keys, now, limits) -> None:
         with atomic():
+            by_digest = {key.digest: key for key in keys}
             for row in _lock_rows(keys, create=False):
-                apply_state(row, base.give_back(counter_state(row), now, limits))
+                key = by_digest[row.key]
+                apply_state(row, base.give_back(key, counter_state(row), now, limits))
                 row.save(update_fields=["pending", "pending_since"])
 
     def add_failure(self, keys, now, limits) -> list[base.Outcome]:

@@ -18,7 +18,7 @@ from wagtail.admin.ui.tables import (
 )
 from wagtail.admin.widgets.button import ListingButton
 
-from ..models import SCOPE_IP, SCOPE_PAIR, SCOPE_USERNAME
+from ..models import SCOPE_IP, SCOPE_NETWORK, SCOPE_PAIR, SCOPE_USERNAME
 
 # Cells that must stay on one line (an IP address, a date, a button): the
 # table then scrolls sideways in its container instead of breaking them.
@@ -74,7 +74,7 @@ def failed_logins_url(lockout) -> str:
     IPv6 client by its network) and/or its username, as the scope counts."""
     query = {}
     ip = lockout.ip_group or lockout.ip_address
-    if lockout.scope in (SCOPE_IP, SCOPE_PAIR) and ip:
+    if lockout.scope in (SCOPE_IP, SCOPE_PAIR, SCOPE_NETWORK) and ip:
         query["ip"] = ip
     if lockout.scope in (SCOPE_USERNAME, SCOPE_PAIR) and lockout.username:
         query["username"] = lockout.username

@@ -1,4 +1,4 @@
-"""`manage.py loginlimit_unlock --ip IP | --username NAME | --all`: lift
+"""`manage.py loginlimit_unlock --ip IP | --username NAME | --network NET | --all`: lift
 lockouts and forget failed-login counts, as the admin's unlock button does."""
 
 from __future__ import annotations
@@ -38,17 +38,31 @@ class Command(BaseCommand):
             ),
         )
         parser.add_argument(
+            "--network",
+            help=_(
+                "A network locked out by network retries, such as "
+                "198.51.100.0/24 or 2001:db8::/48: lifts its lockout and forgets "
+                "its count (the counts of its addresses are kept)."
+            ),
+        )
+        parser.add_argument(
             "--all",
             action="store_true",
             dest="everything",
             help=_("Unlock everyone and forget every count."),
         )
 
-    def handle(self, *args, ip, username, everything: bool, **options):
+    def handle(self, *args, ip, username, everything: bool, network=None, **options):
         if everything and (ip is not None or username is not None):
             raise CommandError(_("--all cannot be combined with --ip or --username."))
-        if not everything and ip is None and username is None:
-            raise CommandError(_("Say what to unlock: --ip, --username or --all."))
+        if network is not None and (everything or ip is not None or username):
+            raise CommandError(
+                _("--network cannot be combined with --ip, --username or --all.")
+            )
+        if not everything and ip is None and username is None and network is None:
+            raise CommandError(
+                _("Say what to unlock: --ip, --username, --network or --all.")
+            )
         if ip is not None:
             try:
                 group = unlocking.normalize_ip_group(ip)
@@ -73,6 +87,7 @@ class Command(BaseCommand):
                 ip=ip,
                 username=username,
                 everything=everything,
+                network=network,
                 by=None,
                 reason=Lockout.LIFTED_COMMAND,
             )
