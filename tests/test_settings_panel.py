@@ -35,7 +35,7 @@ PANELS = {
     ],
     "Repeat offenders": ["allowed_lockouts", "long_duration"],
     "What an attacker can try": [],  # the budget those limits leave
-    "Allow and deny lists": ["whitelist", "blacklist"],
+    "Allow and deny lists": ["whitelist", "blacklist", "deny_usernames"],
     "Accounts": ["deactivate_after"],
     "Notifications": ["lockout_notify", "notify_email_after", "digest"],
 }

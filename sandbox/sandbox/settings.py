@@ -142,6 +142,7 @@ _LOGINLIMIT_VARIABLES = {
     "digest": (env.str, "'', daily or weekly"),
     "whitelist": (_env_list, "comma-separated IPs, CIDR ranges and usernames"),
     "blacklist": (_env_list, "comma-separated IPs and CIDR ranges"),
+    "deny_usernames": (_env_list, "comma-separated usernames no account uses"),
     # Where the counters live: LOGINLIMIT_STORE=cache keeps them in the Redis
     # cache that CACHE_URL names (e.g. CACHE_URL=redis://127.0.0.1:6379/1).
     "store": (env.str, "database or cache"),
