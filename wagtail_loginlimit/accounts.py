@@ -38,7 +38,7 @@ from wagtail.log_actions import get_active_log_context
 from . import audit_log, events, notifications, policy, storage, unlocking
 from .clients import ClientIdentity, normalize_username
 from .conf import Config
-from .models import Deactivation, Lockout
+from .models import Deactivation, KeptActive, Lockout
 from .users import find_user
 
 logger = logging.getLogger(__name__)
@@ -78,14 +78,19 @@ def deactivated():
 
 def window_start(user, now: datetime, config: Config) -> datetime:
     """Failures after this moment count against `user`: the start of the valid
-    window, or the account's last login or last reactivation if later."""
+    window, or the account's last login, last reactivation or last time it
+    was kept active (the last superuser) if later."""
     last_reactivation = Deactivation.objects.filter(
         user=user, reactivated_at__isnull=False
     ).aggregate(latest=Max("reactivated_at"))["latest"]
+    last_kept = KeptActive.objects.filter(user=user).aggregate(latest=Max("at"))[
+        "latest"
+    ]
     candidates = [
         now - config.valid_duration,
         getattr(user, "last_login", None),
         last_reactivation,
+        last_kept,
     ]
     return max(moment for moment in candidates if moment is not None)
 
@@ -136,6 +141,9 @@ def deactivate_if_due(
         failures = count_failures(user, now, config, enough=due)
         if failures < due:
             return None
+        if is_last_active_superuser(user):
+            _keep_active(user, now, failures, client, config, request)
+            return None
         user.is_active = False
         user.save(update_fields=["is_active"])
         deactivation = Deactivation.objects.create(
@@ -147,6 +155,36 @@ def deactivate_if_due(
         )
         _on_commit(partial(_announce_deactivation, deactivation, config, request))
     return deactivation
+
+
+def is_last_active_superuser(user) -> bool:
+    """Whether deactivating `user` would leave no active superuser: failures
+    never do that, or anyone who knows the admin's username could lock the
+    site's last administrator out."""
+    if not getattr(user, "is_superuser", False):
+        return False
+    User = get_user_model()
+    if not any(field.name == "is_superuser" for field in User._meta.concrete_fields):
+        return False
+    others = User._default_manager.filter(is_superuser=True, is_active=True)
+    return not others.exclude(pk=user.pk).exists()
+
+
+def _keep_active(user, now, failures: int, client, config: Config, request) -> None:
+    """The last active superuser is due: keep it active and tell the admins.
+    The `KeptActive` record starts its count again (`window_start`), so the
+    warning and email come once per would-be deactivation, not per failure;
+    it is written under the account's row lock, so concurrent failures write
+    it once."""
+    kept = KeptActive.objects.create(
+        user=user, at=now, failure_count=failures, ip_address=client.ip_address
+    )
+    _on_commit(partial(_announce_kept_active, kept, config, request))
+
+
+def _announce_kept_active(kept: KeptActive, config: Config, request) -> None:
+    with _never_breaking_login("notification"):
+        notifications.notify_kept_active(kept.user, config, request, kept=kept)
 
 
 def _announce_deactivation(deactivation: Deactivation, config: Config, request) -> None:

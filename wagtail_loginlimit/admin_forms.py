@@ -210,7 +210,36 @@ def help_texts(values: dict[str, Any]) -> dict[str, str]:
         "%(failures)s failed logins.",
         retries,
     ) % {"retries": _count(retries), "failures": _count(2 * retries)}
+    deactivate = _("%(example)s %(risk)s") % {
+        "example": deactivate,
+        "risk": deactivation_risk(values),
+    }
     return {"allowed_lockouts": round_text, "deactivate_after": deactivate}
+
+
+def deactivation_risk(values: dict[str, Any]) -> str:
+    """What `deactivate_after` risks with `values`: failures from anywhere
+    deactivate an account, so whoever knows a username can lock its owner
+    out (all but the last active superuser)."""
+    failures = budget.tries_before_deactivation(
+        allowed_retries=values["allowed_retries"],
+        deactivate_after=values["deactivate_after"],
+    )
+    if not failures:
+        return str(
+            _("Off with these values: failed logins never deactivate an account.")
+        )
+    return ngettext(
+        "With these values, %(failures)s failed login against an account from "
+        "anywhere deactivates it: anyone who knows a username can do that. "
+        "The last active superuser is kept active and the admins are emailed "
+        "instead.",
+        "With these values, %(failures)s failed logins against an account from "
+        "anywhere deactivate it: anyone who knows a username can do that. "
+        "The last active superuser is kept active and the admins are emailed "
+        "instead.",
+        failures,
+    ) % {"failures": _count(failures)}
 
 
 class BudgetPanel(Panel):

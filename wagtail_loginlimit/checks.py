@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core import checks
 from django.utils.module_loading import import_string
 from wagtail.admin.views.account import password_reset_enabled
 
 from .code_settings import SETTING_NAME, code_settings
+from .conf import get_config
 from .storage import checks as _store_checks  # noqa: F401  (E020, E021)
+from .users import existing_usernames
 
 BACKEND = "wagtail_loginlimit.backends.LoginLimitBackend"
 LOCKOUT_CALLABLE = "wagtail_loginlimit.responses.axes_lockout_response"
@@ -285,5 +288,76 @@ def check_whitelist_only(app_configs=None, **kwargs):
             "whitelist_only off.",
             obj=SETTING_NAME,
             id="wagtail_loginlimit.W034",
+        )
+    ]
+
+
+def _config_in_force():
+    """The configuration with the editors' stored values, or None when the
+    database cannot tell (not migrated, unreachable, or closed to a test
+    runner): a check reports what it knows and never crashes `check`."""
+    try:
+        return get_config(report=False)
+    except Exception:
+        return None
+
+
+@checks.register(checks.Tags.security)
+def check_deny_usernames(app_configs=None, **kwargs):
+    """W032: `deny_usernames` names an existing account, whose owner's first
+    typo would lock their own address out."""
+    if not apps.is_installed("axes"):
+        return []  # E002 says what is missing; nothing else can load
+    config = _config_in_force()
+    if config is None or not config.enabled or not config.deny_usernames:
+        return []
+    try:
+        taken = existing_usernames(config.deny_usernames.usernames)
+    except Exception:
+        return []  # the user table cannot be read: nothing to tell
+    if not taken:
+        return []
+    names = ", ".join(repr(name) for name in taken)
+    return [
+        checks.Warning(
+            f"deny_usernames names existing accounts ({names}): a failed login of "
+            "their owners locks the owners' addresses out at once.",
+            hint="Remove these names from deny_usernames (Settings → Login limits "
+            f"or {SETTING_NAME}), or rename the accounts.",
+            id="wagtail_loginlimit.W032",
+        )
+    ]
+
+
+@checks.register(checks.Tags.security)
+def check_deactivation_recipients(app_configs=None, **kwargs):
+    """W033: deactivation is on and no active superuser has an email address:
+    nobody hears of deactivations, nor of the last superuser kept active."""
+    if not apps.is_installed("axes"):
+        return []
+    config = _config_in_force()
+    if config is None or not config.enabled or not config.deactivate_after:
+        return []
+    User = get_user_model()
+    email_field = User.get_email_field_name()
+    try:
+        reachable = (
+            User._default_manager.filter(is_superuser=True, is_active=True)
+            .exclude(**{f"{email_field}__isnull": True})
+            .exclude(**{f"{email_field}__exact": ""})
+            .exists()
+        )
+    except Exception:
+        return []  # the user table cannot be read, or has no such fields
+    if reachable:
+        return []
+    return [
+        checks.Warning(
+            "Account deactivation is on, but no active superuser has an email "
+            "address: nobody is told when an account is deactivated or the last "
+            "superuser is kept active.",
+            hint="Give an active superuser an email address, or turn deactivation "
+            "off (deactivate_after = 0).",
+            id="wagtail_loginlimit.W033",
         )
     ]

@@ -9,9 +9,11 @@ combination of code settings and stored values, so a login parses nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import lru_cache
+from typing import Any
 
 from . import defaults, validation
 from .code_settings import CodeSettings, code_settings, parse_value
@@ -46,6 +48,7 @@ class Config:
     whitelist: validation.AccessList = field(default_factory=validation.AccessList)
     blacklist: validation.AccessList = field(default_factory=validation.AccessList)
     whitelist_only: bool = _PANEL["whitelist_only"]
+    deny_usernames: validation.AccessList = field(default_factory=validation.AccessList)
     deactivate_after: int = _PANEL["deactivate_after"]
     lockout_notify: tuple[str, ...] = validation.parse_notify(_PANEL["lockout_notify"])
     notify_email_after: int = _PANEL["notify_email_after"]
@@ -58,6 +61,8 @@ class Config:
     require_request: bool = _CODE["require_request"]
     password_reset_limit: int = _CODE["password_reset_limit"]
     password_reset_window: timedelta = timedelta(seconds=_CODE["password_reset_window"])
+    # `identify(typed, request) -> str | None`, imported (see `users.account_key`).
+    identify_account: Callable[[str, Any], str | None] | None = None
 
     @property
     def limits(self) -> Limits:
@@ -87,11 +92,12 @@ class Config:
 DISABLED = Config(enabled=False)
 
 
-def get_config(request=None) -> Config:
+def get_config(request=None, *, report: bool = True) -> Config:
     """The configuration in force for `request` (its site's Wagtail setting).
+    `report=False` (system checks) leaves invalid code values to check E001.
 
     Raises the database's error when the Wagtail setting cannot be read."""
-    code = code_settings()
+    code = code_settings(report=report)
     if code.turned_off:
         return DISABLED
     stored = None

@@ -33,6 +33,7 @@ from .clients import (
 )
 from .code_settings import code_value
 from .conf import Config, get_config
+from .users import account_key
 
 RECORD_ATTR = "loginlimit"
 
@@ -198,7 +199,18 @@ def status_of(request: Any) -> Decision | None:
 ip_address_of = request_context.client_address
 
 
-def identity(request: Any, username: str | None, config: Config) -> ClientIdentity:
+def identity(
+    request: Any,
+    username: str | None,
+    config: Config,
+    entry_point: EntryPoint = LOGIN_ENTRY,
+) -> ClientIdentity:
+    """Who the attempt is. A login's typed name is counted under its account's
+    key (`identify_account`), so an email address and a username of one
+    account share one count; other entry points' keys (an address, a page's
+    restriction) are counted as given."""
+    if entry_point.is_login:
+        username = account_key(username, request, config.identify_account)
     return ClientIdentity.build(
         ip_address_of(request), username, config.ipv6_prefix, config.ipv4_prefix
     )
@@ -276,7 +288,7 @@ def decide(
         return _store_down(request, "database", error, now, early)
     if not config.enabled:
         return Decision(EXEMPT, now, config=config, entry_point=entry_point)
-    client = identity(request, username, config)
+    client = identity(request, username, config, entry_point)
     door = {"entry_point": entry_point, "limits": limits, "config": config}
     if config.blacklist.has_ip(client.ip_address):
         return Decision(BLACKLISTED, now, client, verdict=_SHUT, **door)

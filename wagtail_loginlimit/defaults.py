@@ -32,6 +32,9 @@ PANEL: dict[str, Any] = {
     # Logins only from the whitelist's IPs and ranges (403 from anywhere else).
     "whitelist_only": False,
     "blacklist": [],
+    # Usernames no real account uses ("admin", "root"…): one failure naming
+    # one locks the client out (see `denied`).
+    "deny_usernames": [],
     "deactivate_after": 0,
     "lockout_notify": "log",
     "notify_email_after": 4,
@@ -60,6 +63,10 @@ CODE_ONLY: dict[str, Any] = {
     # within `password_reset_window` (seconds); more are refused (429).
     "password_reset_limit": 3,
     "password_reset_window": 3600,
+    # A dotted path to `identify(typed, request) -> str | None`: the account
+    # key (its username) counted for what was typed, e.g. an email address;
+    # None or "" counts what was typed (see `users.account_key`).
+    "identify_account": None,
 }
 
 ALL: dict[str, Any] = {**PANEL, **CODE_ONLY}

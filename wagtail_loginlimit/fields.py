@@ -124,3 +124,22 @@ class AccessListField(models.TextField):
     def validate(self, value, model_instance):
         super().validate(value, model_instance)
         validation.parse_access_list(value, allow_usernames=self.allow_usernames)
+
+
+class UsernameListFormField(forms.CharField):
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def __init__(self, **kwargs):
+        kwargs.pop("max_length", None)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        value = super().clean(value)
+        return "\n".join(validation.parse_username_list(value).lines)
+
+
+class UsernameListField(models.TextField):
+    """Usernames, one entry per line (`deny_usernames`)."""
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"form_class": UsernameListFormField, **kwargs})

@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
@@ -29,7 +30,8 @@ from .clients import (
     SCOPE_PAIR,
     SCOPE_USERNAME,
 )
-from .fields import AccessListField, DurationSecondsField
+from .fields import AccessListField, DurationSecondsField, UsernameListField
+from .users import existing_usernames
 
 METHOD_CHOICES = [
     (METHOD_IP, _("IP address")),
@@ -171,6 +173,15 @@ class LoginLimitSettings(BaseGenericSetting):
         validators=[MinValueValidator(1), MaxValueValidator(128)],
         help_text=_("The IPv6 network counted by network retries, in bits."),
     )
+    deny_usernames = UsernameListField(
+        _("deny usernames"),
+        blank=True,
+        help_text=_(
+            "Usernames no real account uses (admin, root…), one per line. One "
+            "failed login naming one locks the client out at once; the page "
+            "only says so at its next try."
+        ),
+    )
     deactivate_after = models.PositiveIntegerField(
         _("deactivate accounts after"),
         default=defaults.PANEL["deactivate_after"],
@@ -226,6 +237,7 @@ class LoginLimitSettings(BaseGenericSetting):
                 FieldPanel("whitelist"),
                 FieldPanel("whitelist_only"),
                 FieldPanel("blacklist"),
+                FieldPanel("deny_usernames"),
             ],
             heading=_("Allow and deny lists"),
         ),
@@ -294,6 +306,18 @@ class LoginLimitSettings(BaseGenericSetting):
                         "prefix": values[key],
                     },
                 )
+        if taken := self._denied_accounts():
+            errors["deny_usernames"] = ValidationError(
+                ngettext(
+                    "%(names)s is the username of an existing account: denying it "
+                    "would lock its owner out. Remove it from the list.",
+                    "%(names)s are the usernames of existing accounts: denying them "
+                    "would lock their owners out. Remove them from the list.",
+                    len(taken),
+                ),
+                code="existing_account",
+                params={"names": ", ".join(f"“{name}”" for name in taken)},
+            )
         if "valid_duration" in errors and "valid_duration" in code.values:
             # The window is fixed in code: the editable lockout is what is wrong.
             errors.pop("valid_duration")
@@ -360,6 +384,13 @@ class LoginLimitSettings(BaseGenericSetting):
             code="shut_out",
             params={"address": address},
         )
+    def _denied_accounts(self) -> list[str]:
+        """Names in `deny_usernames` that existing accounts use (a value fixed
+        in code is the check W032's to report)."""
+        if "deny_usernames" in code_settings.code_settings().fixed_keys:
+            return []
+        names = validation.parse_username_list(self.deny_usernames).usernames
+        return existing_usernames(names)
 
     def stored_values(self) -> tuple:
         """The stored panel values, in `defaults.PANEL` order (hashable, so
@@ -387,6 +418,7 @@ class LoginLimitSettings(BaseGenericSetting):
             "blacklist": validation.parse_access_list(
                 raw["blacklist"], allow_usernames=False, strict=False
             ),
+            "deny_usernames": validation.parse_username_list(raw["deny_usernames"]),
             "deactivate_after": raw["deactivate_after"],
             "lockout_notify": validation.parse_notify(raw["lockout_notify"]),
             "notify_email_after": raw["notify_email_after"],
@@ -603,6 +635,33 @@ class Deactivation(models.Model):
     @property
     def is_open(self) -> bool:
         return self.reactivated_at is None
+
+
+class KeptActive(models.Model):
+    """The last active superuser reached its deactivation threshold and was
+    kept active (the admins were told instead). The account's count for
+    deactivation starts again after it, so the admins hear once per
+    would-be deactivation, not once per further failure."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="loginlimit_kept_active",
+    )
+    at = models.DateTimeField(_("kept active"), db_index=True)
+    failure_count = models.PositiveIntegerField(_("failures"), default=0)
+    ip_address = models.GenericIPAddressField(
+        _("last IP address"), null=True, blank=True
+    )
+
+    class Meta:
+        verbose_name = _("account kept active")
+        verbose_name_plural = _("accounts kept active")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return str(self.user)
 
 
 class SentDigest(models.Model):

@@ -219,6 +219,37 @@ def send_deactivation_email(user, config: Config, deactivation=None) -> bool:
     )
 
 
+# --- the last active superuser, kept active (see `accounts`) ---
+
+KEPT_ACTIVE_TEMPLATES = (
+    "wagtail_loginlimit/emails/kept_active_subject.txt",
+    "wagtail_loginlimit/emails/kept_active.txt",
+    "wagtail_loginlimit/emails/kept_active.html",
+)
+FAILED_LOGINS_URL_NAME = "wagtail_loginlimit:failed_logins"
+
+
+def notify_kept_active(user, config: Config, request=None, *, kept=None) -> None:
+    """Called once per would-be deactivation of the last active superuser:
+    one warning in the log and one email to the admins, whatever
+    `lockout_notify` says — failures tried to take away the site's last
+    administrator, and someone should look."""
+    failures = getattr(kept, "failure_count", 0)
+    security_log.log_kept_active(user.pk, user.get_username(), failures)
+    _send(
+        "kept-active",
+        KEPT_ACTIVE_TEMPLATES,
+        lambda: {
+            "site_name": getattr(settings, "WAGTAIL_SITE_NAME", "") or "",
+            "username": security_log.printable(user.get_username()),
+            "failure_count": failures,
+            "ip_address": getattr(kept, "ip_address", None) or "",
+            "report_url": _url(FAILED_LOGINS_URL_NAME) or report_url(),
+        },
+        config,
+    )
+
+
 def _url(name: str) -> str:
     """The admin URL `name`, absolute with `WAGTAILADMIN_BASE_URL`; "" if the
     name does not resolve."""

@@ -17,7 +17,7 @@ from axes.signals import user_locked_out
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import accounts, events, notifications, policy, security_log, storage
+from . import accounts, denied, events, notifications, policy, security_log, storage
 from .clients import LOGIN_ENTRY, EntryPoint
 from .decision import (
     Decision,
@@ -76,7 +76,7 @@ def _keys_of(request, username: str | None, judged: Decision):
     settles a failure only of the key it was made for."""
     if judged.config is None:
         return judged.keys
-    client = identity(request, username, judged.config)
+    client = identity(request, username, judged.config, judged.entry_point)
     return keys_for(client, judged.config, judged.entry_point)
 
 
@@ -92,7 +92,9 @@ def _count(request, record, judged: Decision, credentials) -> None:
     now = timezone.now()
     rules = judged.rules
     try:
-        result = storage.record_failure(list(judged.keys), client, now, rules)
+        result = shown = storage.record_failure(list(judged.keys), client, now, rules)
+        if entry_point.is_login and denied.is_denied(client, config):
+            result = denied.lock_out(list(judged.keys), client, now, rules, shown)
     except storage.StoreUnavailable as error:
         # The store went away between the check and the secret: the reserved
         # try lapses by itself (policy.PENDING_TTL).
@@ -102,27 +104,31 @@ def _count(request, record, judged: Decision, credentials) -> None:
         return
     if entry_point.is_login:
         record.reserved = None
-    locked = bool(result.lockouts)
+    # The page shows what this one failure did (`shown`); a denied name's
+    # lockout is only seen at the next try (see `denied`).
+    locked = bool(shown.lockouts)
     security_log.log_failure(
         client,
         result.failures,
-        0 if locked else result.tries_left,
+        0 if result.lockouts else result.tries_left,
         entry_point=entry_point.name,
     )
     if locked:
         verdict = policy.Verdict(
             policy.LOCKED,
             0,
-            max(lockout.ends_at for lockout in result.lockouts),
-            any(lockout.is_long for lockout in result.lockouts),
+            max(lockout.ends_at for lockout in shown.lockouts),
+            any(lockout.is_long for lockout in shown.lockouts),
         )
         if entry_point.is_login:
             mark_locked_out(request)  # axes' middleware answers with the page
             request.axes_credentials = credentials
     else:
-        verdict = policy.Verdict(policy.ALLOWED, result.tries_left)
+        verdict = policy.Verdict(policy.ALLOWED, shown.tries_left)
     record.decision = replace(judged, reason=verdict.status, now=now, verdict=verdict)
-    write_failure_log(request, client, locked_out=locked, entry_point=entry_point)
+    write_failure_log(
+        request, client, locked_out=bool(result.lockouts), entry_point=entry_point
+    )
     _announce_failure(request, client, config, rules, result, entry_point)
     if entry_point.is_login:
         # Per account, whatever the lockout method: may deactivate it.

@@ -142,3 +142,14 @@ def log_deactivation(account_id, username: str | None) -> None:
         quote(str(account_id)),  # a custom user model's text key is user text too
         quote(username),
     )
+
+
+def log_kept_active(account_id, username: str | None, failures: int) -> None:
+    """The last active superuser reached its deactivation threshold and was
+    kept active. No `ip=`, as for a deactivation."""
+    logger.warning(
+        "loginlimit kept_active account=%s user=%s failures=%d",
+        quote(str(account_id)),
+        quote(username),
+        failures,
+    )

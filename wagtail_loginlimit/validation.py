@@ -122,6 +122,14 @@ def parse_access_list(
     return AccessList(tuple(networks), frozenset(usernames), tuple(entries))
 
 
+def parse_username_list(value) -> AccessList:
+    """`deny_usernames`: usernames only, one per line (or a list of strings),
+    normalised like every counted username; nothing is read as an address."""
+    entries = split_lines(value)
+    usernames = frozenset(normalize_username(entry) for entry in entries)
+    return AccessList((), usernames, tuple(entries))
+
+
 def parse_duration(value, *, label: str = "") -> timedelta:
     """A duration: seconds as int, or a `timedelta`; at least one second."""
     if isinstance(value, bool):

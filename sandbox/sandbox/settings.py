@@ -148,6 +148,7 @@ _LOGINLIMIT_VARIABLES = {
     "whitelist": (_env_list, "comma-separated IPs, CIDR ranges and usernames"),
     "whitelist_only": (_env_bool, "true or false"),
     "blacklist": (_env_list, "comma-separated IPs and CIDR ranges"),
+    "deny_usernames": (_env_list, "comma-separated usernames no account uses"),
     # Where the counters live: LOGINLIMIT_STORE=cache keeps them in the Redis
     # cache that CACHE_URL names (e.g. CACHE_URL=redis://127.0.0.1:6379/1).
     "store": (env.str, "database or cache"),
