@@ -287,6 +287,9 @@ class FailureCounter(models.Model):
     pending_since = models.DateTimeField(null=True, blank=True)
     # The entry point whose namespace the counter is in; "" for logins.
     entry_point = models.CharField(max_length=40, blank=True, default="")
+    # An IP's counter: [account tag, failures] pairs since its last lockout (at
+    # most `policy.TALLY_SIZE`), what a successful login may forgive.
+    tally = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("failure counter")
