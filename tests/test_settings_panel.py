@@ -35,7 +35,12 @@ PANELS = {
     ],
     "Repeat offenders": ["allowed_lockouts", "long_duration"],
     "What an attacker can try": [],  # the budget those limits leave
-    "Allow and deny lists": ["whitelist", "whitelist_only", "blacklist", "deny_usernames"],
+    "Allow and deny lists": [
+        "whitelist",
+        "whitelist_only",
+        "blacklist",
+        "deny_usernames",
+    ],
     "Networks": [
         "ipv4_prefix",
         "ipv6_prefix",

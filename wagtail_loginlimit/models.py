@@ -384,6 +384,7 @@ class LoginLimitSettings(BaseGenericSetting):
             code="shut_out",
             params={"address": address},
         )
+
     def _denied_accounts(self) -> list[str]:
         """Names in `deny_usernames` that existing accounts use (a value fixed
         in code is the check W032's to report)."""
@@ -475,6 +476,9 @@ class FailureCounter(models.Model):
     pending_since = models.DateTimeField(null=True, blank=True)
     # The entry point whose namespace the counter is in; "" for logins.
     entry_point = models.CharField(max_length=40, blank=True, default="")
+    # An IP's counter: [account tag, failures] pairs since its last lockout (at
+    # most `policy.TALLY_SIZE`), what a successful login may forgive.
+    tally = models.JSONField(default=list, blank=True)
 
     class Meta:
         verbose_name = _("failure counter")

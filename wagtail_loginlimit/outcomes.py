@@ -18,7 +18,14 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from . import accounts, denied, events, notifications, policy, security_log, storage
-from .clients import LOGIN_ENTRY, EntryPoint
+from .clients import (
+    LOGIN_ENTRY,
+    SCOPE_IP,
+    SCOPE_NETWORK,
+    ClientIdentity,
+    CounterKey,
+    EntryPoint,
+)
 from .decision import (
     Decision,
     decide,
@@ -182,10 +189,10 @@ def record_entry_success(
     limits: policy.Limits | None = None,
 ) -> None:
     """The secret of `entry_point` was right: forgive the failures this client
-    made there against `key` (its counters in that entry point's namespace,
-    and nothing else), and settle the try reserved for it."""
+    made there against `key` (in that entry point's namespace, and nothing
+    else: see `_forgive`), and settle the try reserved for it."""
     record = ensure_record(request)
-    record.reserved_by_entry.pop(entry_point.name, None)
+    reserved = record.reserved_by_entry.pop(entry_point.name, None)
     if record.store_down is not None:
         return
     judged = decide(request, key, reserve=False, entry_point=entry_point, limits=limits)
@@ -194,23 +201,17 @@ def record_entry_success(
     if judged.client is None:
         return
     try:
-        result = storage.clear_and_lift(
-            keys=list(judged.keys), reason=events.REASON_LOGIN
-        )
+        forgiven = _forgive(list(judged.keys), judged.client, judged.rules, reserved)
     except storage.StoreUnavailable as error:
         storage.log_store_error(error.store, error, "count not reset after a success")
         return
-    now = timezone.now()
-    for counter in result.counters:
-        state = policy.refresh(storage.counter_state(counter), now, judged.rules)
-        if not state.failures:
-            continue
+    for failures in forgiven:
         events.emit(
             events.LoginLimitEvent(
                 kind=events.RESET,
                 ip_address=judged.client.ip_address,
                 username=judged.client.raw_username,
-                failure_count=counter.failures,
+                failure_count=failures,
                 reason=events.REASON_LOGIN,
                 request=request,
                 entry_point=entry_point.name,
@@ -219,10 +220,10 @@ def record_entry_success(
 
 
 def record_success(request: Any, user) -> None:
-    """`user` signed in: forgive the client's failures (the counters of its IP
-    and of the account's name under the lockout method) and settle its try."""
+    """`user` signed in: forgive the failures made against that account (see
+    `_forgive`) and settle its try."""
     record = ensure_record(request)
-    record.reserved = None
+    reserved, record.reserved = record.reserved, None
     if record.store_down is not None:
         return  # nothing could be counted; the count lapses on its own
     judged = decide(request, user.get_username(), reserve=False)
@@ -233,27 +234,64 @@ def record_success(request: Any, user) -> None:
     if not keys:
         return
     try:
-        result = storage.clear_and_lift(keys=list(keys), reason=events.REASON_LOGIN)
+        forgiven = _forgive(list(keys), client, judged.config.limits, reserved)
     except storage.StoreUnavailable as error:
         # The person is signed in either way; the count lapses on its own.
         storage.log_store_error(error.store, error, "count not reset after a login")
         return
-    now = timezone.now()
-    limits = judged.config.limits
-    for counter in result.counters:
-        state = policy.refresh(storage.counter_state(counter), now, limits)
-        if not state.failures:  # nothing counted, or already forgotten
-            continue
+    for failures in forgiven:
         event = events.LoginLimitEvent(
             kind=events.RESET,
             ip_address=client.ip_address,
             username=client.raw_username,
-            failure_count=counter.failures,
+            failure_count=failures,
             reason=events.REASON_LOGIN,
             request=request,
         )
         event.user = user
         events.emit(event)
+
+
+def _forgive(
+    keys: list[CounterKey],
+    client: ClientIdentity,
+    rules: policy.Limits,
+    reserved: Decision | None,
+) -> list[int]:
+    """Forgive `client`'s account what it is owed on `keys`, and return the
+    failures each counter forgave (none where nothing was counted).
+
+    A counter of the account alone (username, or IP and username) is cleared
+    and its lockout lifted, as an unlock would. An IP's counter also counts
+    guesses against other accounts: it forgives only this account's share
+    and keeps any lockout, so owning one account earns no tries against
+    another. The try `reserved` for this login is given back there (a cleared
+    counter has none left)."""
+    now = timezone.now()
+    whole = [key for key in keys if key.scope != SCOPE_IP]
+    shared = [key for key in keys if key.scope == SCOPE_IP]
+    forgiven: list[int] = []
+    if whole:
+        result = storage.clear_and_lift(keys=whole, reason=events.REASON_LOGIN)
+        for counter in result.counters:
+            state = policy.refresh(storage.counter_state(counter), now, rules)
+            if state.failures:  # else nothing counted, or already forgotten
+                forgiven.append(counter.failures)
+    if shared:
+        release = reserved is not None and set(shared) <= set(reserved.keys)
+        forgiven += [
+            item.failures
+            for item in storage.forgive(
+                shared, client.username, now, rules, release=release
+            )
+        ]
+    if reserved is not None:
+        # A network's count is never forgiven (its addresses are not this
+        # account's), but the try this login reserved there is given back.
+        network = [key for key in reserved.keys if key.scope == SCOPE_NETWORK]
+        if network:
+            storage.release(network, now, reserved.rules)
+    return forgiven
 
 
 def release_unsettled(request: Any) -> None:

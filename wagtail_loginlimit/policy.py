@@ -10,10 +10,18 @@ are "pending": they use up tries too, so parallel requests cannot all slip past
 the limit before the first failure is recorded. A pending try that never reports
 back (a crash, an `authenticate()` without `login()`) is forgotten after
 `PENDING_TTL`.
+
+A counter of an IP also keeps a small tally of whose accounts its failures since
+the last lockout were made against (`TALLY_SIZE` accounts at most; failures
+against any further account are kept only in the count; see `forgive`). A successful login
+forgives the signed-in account its share (`forgive`) and nothing else, so an
+attacker who owns one account gains no tries against another by signing in to
+it between guesses.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -21,6 +29,12 @@ from datetime import datetime, timedelta
 from . import defaults
 
 PENDING_TTL = timedelta(seconds=60)
+# Accounts a counter remembers its failures against: bounded, so that a client
+# spraying many usernames takes the same few bytes however many it names.
+TALLY_SIZE = 8
+# Hex digits of an account's tag: short (storage), never the name itself (no
+# typed garbage stored); a collision only shares forgiveness between two names.
+TAG_LENGTH = 16
 
 ALLOWED = "allowed"
 LOCKED = "locked"
@@ -59,6 +73,17 @@ class CounterState:
     is_long: bool = False
     pending: int = 0
     pending_since: datetime | None = None
+    # (account tag, failures against it) since the last lockout (since the
+    # count began if it is all one account's), for the forgiveness of a
+    # successful login; at most `TALLY_SIZE` entries. The rest of `failures`
+    # (more accounts, earlier lockouts) is never forgiven.
+    tally: tuple[tuple[str, int], ...] = ()
+
+
+def account_tag(username: str) -> str:
+    """The short digest a tally knows a (normalised) username by."""
+    digest = hashlib.sha256(username.encode("utf-8", "surrogatepass")).hexdigest()
+    return digest[:TAG_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -107,7 +132,7 @@ def refresh(state: CounterState, now: datetime, limits: Limits) -> CounterState:
         and state.last_failure is not None
         and now - state.last_failure >= limits.valid_duration
     ):
-        state = replace(state, failures=0, last_failure=None)
+        state = replace(state, failures=0, last_failure=None, tally=())
     return state
 
 
@@ -144,11 +169,36 @@ def release(state: CounterState) -> CounterState:
     )
 
 
+def _tallied(
+    tally: tuple[tuple[str, int], ...], account: str | None
+) -> tuple[tuple[str, int], ...]:
+    """`tally` with one more failure against `account`; unchanged when there
+    is no account or no room for another one (the failure is then only in the
+    count: never forgiven)."""
+    if account is None:
+        return tally
+    entries = dict(tally)
+    if account not in entries and len(entries) >= TALLY_SIZE:
+        return tally
+    entries[account] = entries.get(account, 0) + 1
+    return tuple(entries.items())
+
+
 def record_failure(
-    state: CounterState, now: datetime, limits: Limits
+    state: CounterState,
+    now: datetime,
+    limits: Limits,
+    account: str | None = None,
 ) -> tuple[CounterState, StartedLockout | None]:
-    """Count one failure; start a lockout when the count reaches a multiple of
-    `allowed_retries` (a long one at `allowed_retries * allowed_lockouts`)."""
+    """Count one failure (against the account tagged `account`, if given);
+    start a lockout when the count reaches a multiple of `allowed_retries` (a
+    long one at `allowed_retries * allowed_lockouts`).
+
+    A lockout empties the tally, unless the count is all one account's (a
+    person mistyping their own password): forgiving failures that led to a
+    lockout of a count shared with other accounts would hand out tries against
+    those accounts beyond `allowed_retries` per lockout, or keep the client
+    from ever reaching its long lockout."""
     failures = state.failures + 1
     state = replace(
         state,
@@ -156,6 +206,7 @@ def record_failure(
         last_failure=now,
         pending=max(0, state.pending - 1),
         pending_since=state.pending_since if state.pending > 1 else None,
+        tally=_tallied(state.tally, account),
     )
     if failures % limits.allowed_retries:
         return state, None
@@ -175,8 +226,41 @@ def record_failure(
         failures=0 if is_long else failures,
         pending=0,
         pending_since=None,
+        tally=state.tally if _one_account(state) and not is_long else (),
     )
     return state, lockout
+
+
+def _one_account(state: CounterState) -> bool:
+    """Whether every failure of the count is in one tally entry."""
+    return len(state.tally) == 1 and state.tally[0][1] == state.failures
+
+
+def forgive(state: CounterState, account: str) -> tuple[CounterState, int]:
+    """The account tagged `account` signed in: take its tallied failures out
+    of the count, as if they had never been made. Returns the new state and
+    how many were forgiven.
+
+    Failures against other accounts stay, and so does a lockout in force. The
+    tally holds an account's failures since the last lockout, or since the
+    count began when the count is all that account's: either way the count
+    keeps its place between lockouts for every other account, so at most
+    `allowed_retries` tries against any other account are checked per
+    lockout, and the long lockout comes as soon, however often the client
+    signs in to an account of its own."""
+    entries = dict(state.tally)
+    forgiven = min(entries.pop(account, 0), state.failures)
+    if not forgiven:
+        return state, 0
+    failures = state.failures - forgiven
+    state = replace(
+        state,
+        failures=failures,
+        tally=tuple(entries.items()),
+        # Nothing left counted: nothing for the valid window to run from.
+        last_failure=state.last_failure if failures else None,
+    )
+    return state, forgiven
 
 
 def strictest(verdicts: list[Verdict]) -> Verdict:

@@ -35,12 +35,14 @@ __all__ = [
     "DATABASE_DOWN",
     "log_store_error",
     "FailureResult",
+    "Forgiven",
     "ResetResult",
     "Scopes",
     "StoreUnavailable",
     "begin_attempt",
     "counter_state",
     "counters",
+    "forgive",
     "get_store",
     "peek",
     "record_failure",
@@ -127,11 +129,13 @@ class FailureResult:
 def record_failure(
     keys: list[CounterKey], client: ClientIdentity, now: datetime, limits: policy.Limits
 ) -> FailureResult:
-    """Count a failure on each of the client's counters; record any lockout."""
+    """Count a failure on each of the client's counters, against the account
+    the attempt named (for a later login's forgiveness); record any lockout."""
     store = get_store()
     result = FailureResult(failures=0, tries_left=limits.allowed_retries)
+    account = policy.account_tag(client.username)
     with unavailable_as(store), store.transaction():
-        for outcome in store.add_failure(keys, now, limits):
+        for outcome in store.add_failure(keys, now, limits, account):
             lockout = outcome.lockout
             count = lockout.failure_count if lockout else outcome.state.failures
             if not is_network(outcome.key):  # the client's count, not its network's
@@ -161,6 +165,35 @@ def _record_lockout(
         number=lockout.number,
         entry_point=key.entry_point,
     )
+
+
+@dataclass(frozen=True)
+class Forgiven:
+    """Failures one counter forgave an account that signed in."""
+
+    key: CounterKey
+    failures: int
+
+
+def forgive(
+    keys: list[CounterKey],
+    username: str,
+    now: datetime,
+    limits: policy.Limits,
+    *,
+    release: bool = False,
+) -> list[Forgiven]:
+    """`username` (normalised) signed in: forgive it its failures on each of
+    `keys` (counters that count other accounts too, an IP's), atomically, and
+    give back the try its login reserved if `release`. Lockouts in force stay.
+    Returns the counters that forgave anything."""
+    store = get_store()
+    account = policy.account_tag(username)
+    with unavailable_as(store):
+        counts = store.forgive(keys, account, now, limits, release=release)
+    return [
+        Forgiven(key, count) for key, count in zip(keys, counts, strict=True) if count
+    ]
 
 
 @dataclass

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .. import policy
-from ..clients import CounterKey
+from ..clients import SCOPE_IP, CounterKey
 from ..models import FailureCounter
 from ..networks import limits_for
 
@@ -113,9 +113,28 @@ class CounterStore(ABC):
 
     @abstractmethod
     def add_failure(
-        self, keys: Sequence[CounterKey], now: datetime, limits: policy.Limits
+        self,
+        keys: Sequence[CounterKey],
+        now: datetime,
+        limits: policy.Limits,
+        account: str | None = None,
     ) -> list[Outcome]:
-        """Count one failure on each counter; called inside `transaction()`."""
+        """Count one failure (against the account tagged `account`) on each
+        counter; called inside `transaction()`."""
+
+    @abstractmethod
+    def forgive(
+        self,
+        keys: Sequence[CounterKey],
+        account: str,
+        now: datetime,
+        limits: policy.Limits,
+        *,
+        release: bool = False,
+    ) -> list[int]:
+        """Forgive the account tagged `account` its failures on each counter
+        (`policy.forgive`), giving back the try its login reserved if
+        `release`; the number forgiven per key, in the order of `keys`."""
 
     @abstractmethod
     def clear(self, match: Match) -> list[FailureCounter]:
@@ -136,6 +155,20 @@ class CounterStore(ABC):
 # Each counter follows its own limits (`networks.limits_for`: a network's
 # counter has `network_retries`), so one atomic operation covers a client's
 # counters and its network's together.
+
+
+def tally_of(value) -> tuple[tuple[str, int], ...]:
+    """The stored tally (a JSON list of [tag, count] pairs) as `policy` keeps
+    it; anything damaged is dropped, which only forgives less."""
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        (str(entry[0]), int(entry[1]))
+        for entry in value[: policy.TALLY_SIZE]
+        if isinstance(entry, list | tuple)
+        and len(entry) == 2
+        and isinstance(entry[1], int)
+    )
 
 
 def begin(
@@ -188,12 +221,33 @@ def fail(
     state: policy.CounterState,
     now: datetime,
     limits: policy.Limits,
+    account: str | None = None,
 ) -> Outcome:
     limits = limits_for(key, limits)
+    # Only an IP's counter counts several accounts and needs a tally; a
+    # username's or a pair's is cleared whole by its account's login.
     state, lockout = policy.record_failure(
-        policy.refresh(state, now, limits), now, limits
+        policy.refresh(state, now, limits),
+        now,
+        limits,
+        account=account if key.scope == SCOPE_IP else None,
     )
     return Outcome(key, state, lockout)
+
+
+def pardon(
+    state: policy.CounterState,
+    account: str,
+    now: datetime,
+    limits: policy.Limits,
+    release: bool,
+) -> tuple[policy.CounterState, int]:
+    """`forgive()` one counter: refreshed, its login's try given back if
+    `release`, then the account's failures forgiven."""
+    state = policy.refresh(state, now, limits)
+    if release:
+        state = policy.release(state)
+    return policy.forgive(state, account)
 
 
 def is_void(state: policy.CounterState, now: datetime, limits: policy.Limits) -> bool:

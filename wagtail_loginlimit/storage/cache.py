@@ -105,6 +105,8 @@ def encode(key: CounterKey, state: policy.CounterState) -> str:
         value = getattr(state, field)
         if value:
             data[short] = _iso(value) if isinstance(value, datetime) else value
+    if state.tally:
+        data["t"] = [list(entry) for entry in state.tally]
     return json.dumps(data, separators=(",", ":"))
 
 
@@ -116,6 +118,7 @@ def decode_state(data: dict) -> policy.CounterState:
         is_long=bool(data.get("l", False)),
         pending=int(data.get("p", 0)),
         pending_since=_datetime(data.get("ps")),
+        tally=base.tally_of(data.get("t")),
     )
 
 
@@ -145,6 +148,7 @@ def as_counter(digest: str, data: dict) -> FailureCounter:
         is_long=state.is_long,
         pending=state.pending,
         pending_since=state.pending_since,
+        tally=[list(entry) for entry in state.tally],
     )
 
 
@@ -241,15 +245,25 @@ class CacheStore(base.CounterStore):
 
         self._update(keys, now, limits, change, create=False)
 
-    def add_failure(self, keys, now, limits) -> list[base.Outcome]:
+    def add_failure(self, keys, now, limits, account=None) -> list[base.Outcome]:
         def change(states):
             outcomes = [
-                base.fail(key, state, now, limits)
+                base.fail(key, state, now, limits, account)
                 for key, state in zip(keys, states, strict=True)
             ]
             return outcomes, [outcome.state for outcome in outcomes]
 
         return self._update(keys, now, limits, change)
+
+    def forgive(self, keys, account, now, limits, *, release=False) -> list[int]:
+        def change(states):
+            pardoned = [
+                base.pardon(state, account, now, limits, release) for state in states
+            ]
+            return [count for _, count in pardoned], [state for state, _ in pardoned]
+
+        # Counters that are gone stay gone (`create=False`), like a release.
+        return self._update(keys, now, limits, change, create=False)
 
     def _find(
         self, client, match: base.Match

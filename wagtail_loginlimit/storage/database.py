@@ -36,6 +36,7 @@ def counter_state(row: FailureCounter) -> policy.CounterState:
         is_long=row.is_long,
         pending=row.pending,
         pending_since=row.pending_since,
+        tally=base.tally_of(row.tally),
     )
 
 
@@ -46,6 +47,7 @@ def apply_state(row: FailureCounter, state: policy.CounterState) -> None:
     row.is_long = state.is_long
     row.pending = state.pending
     row.pending_since = state.pending_since
+    row.tally = [list(entry) for entry in state.tally]
 
 
 def atomic() -> AbstractContextManager:
@@ -181,17 +183,37 @@ class DatabaseStore(base.CounterStore):
                 apply_state(row, base.give_back(key, counter_state(row), now, limits))
                 row.save(update_fields=["pending", "pending_since"])
 
-    def add_failure(self, keys, now, limits) -> list[base.Outcome]:
+    def add_failure(self, keys, now, limits, account=None) -> list[base.Outcome]:
         # Runs inside `transaction()`, so that the lockout records the caller
         # writes are committed with the counters, or not at all.
         outcomes = []
         rows = _lock_rows(keys, create=True)
         for key, row in zip(keys, rows, strict=True):
-            outcome = base.fail(key, counter_state(row), now, limits)
+            outcome = base.fail(key, counter_state(row), now, limits, account)
             apply_state(row, outcome.state)
             row.save()
             outcomes.append(outcome)
         return outcomes
+
+    def forgive(self, keys, account, now, limits, *, release=False) -> list[int]:
+        with atomic():
+            rows = {row.key: row for row in _lock_rows(keys, create=False)}
+            forgiven = []
+            for key in keys:
+                row = rows.get(key.digest)
+                if row is None:
+                    forgiven.append(0)
+                    continue
+                state, count = base.pardon(
+                    counter_state(row), account, now, limits, release
+                )
+                forgiven.append(count)
+                if base.is_void(state, now, limits):
+                    row.delete()  # nothing left to remember, as after a clear
+                else:
+                    apply_state(row, state)
+                    row.save()
+            return forgiven
 
     def clear(self, match: base.Match) -> list[FailureCounter]:
         with atomic():
