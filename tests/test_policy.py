@@ -272,6 +272,141 @@ def test_a_pending_try_expires_after_pending_ttl(elapsed, status, retry_after):
         assert verdict.tries_left == 4
 
 
+# A successful login forgives the failures made against the account that
+# signed in, and only those (`forgive`): an IP's counter keeps a bounded tally
+# of whose accounts its failures since the last lockout were against.
+
+EDITOR = policy.account_tag("editor")
+OTHER = policy.account_tag("someone-else")
+OWN = policy.account_tag("mallory")  # an account the attacker owns
+
+
+def fail_against(accounts, limits=DEFAULTS, state=None, now=T0):
+    """One failure against each tag of `accounts`, a minute apart, any
+    lockout waited out first. Returns the state and the last lockout."""
+    state, lockout = state or CounterState(), None
+    for account in accounts:
+        now = max(now + MINUTE, state.locked_until or now)
+        state = policy.reserve(policy.refresh(state, now, limits), now)
+        state, lockout = policy.record_failure(state, now, limits, account=account)
+    return state, lockout
+
+
+def test_an_account_tag_is_a_short_digest_never_the_name():
+    assert EDITOR == policy.account_tag("editor")
+    assert len(EDITOR) == policy.TAG_LENGTH
+    assert "editor" not in EDITOR
+    assert EDITOR != OTHER
+
+
+@pytest.mark.parametrize(
+    ("failures", "forgiven", "left"),
+    [
+        ([EDITOR] * 3, 3, 0),
+        ([EDITOR, OTHER, EDITOR], 2, 1),
+        ([OTHER] * 3, 0, 3),
+        ([None, EDITOR], 1, 1),  # a failure with no account is never forgiven
+        ([], 0, 0),
+    ],
+)
+def test_a_success_forgives_only_its_accounts_share(failures, forgiven, left):
+    state, _ = fail_against(failures)
+    after, count = policy.forgive(state, EDITOR)
+    assert (count, after.failures) == (forgiven, left)
+    assert EDITOR not in dict(after.tally)
+    assert dict(after.tally) == {
+        tag: n for tag, n in dict(state.tally).items() if tag != EDITOR
+    }
+
+
+def test_nothing_to_forgive_leaves_the_state_as_it_was():
+    state, _ = fail_against([OTHER] * 2)
+    assert policy.forgive(state, EDITOR) == (state, 0)
+
+
+def test_forgiving_everything_leaves_no_window_running():
+    state, _ = fail_against([EDITOR] * 2)
+    after, _ = policy.forgive(state, EDITOR)
+    assert (after.failures, after.last_failure, after.tally) == (0, None, ())
+
+
+def test_the_tally_is_bounded():
+    """`TALLY_SIZE` accounts at most; a failure against one more is kept in
+    the count only and never forgiven; a tallied account still counts."""
+    limits = Limits(allowed_retries=100)
+    tags = [policy.account_tag(f"user{n}") for n in range(policy.TALLY_SIZE + 1)]
+    state, _ = fail_against([*tags, tags[0]], limits)
+    assert state.failures == policy.TALLY_SIZE + 2
+    assert len(state.tally) == policy.TALLY_SIZE
+    assert dict(state.tally)[tags[0]] == 2
+    assert policy.forgive(state, tags[-1]) == (state, 0)
+    after, count = policy.forgive(state, tags[0])
+    assert (count, after.failures) == (2, policy.TALLY_SIZE)
+
+
+def test_a_lockout_of_a_shared_count_keeps_its_count():
+    """A lockout empties the tally of a count shared between accounts: their
+    failures stay counted, so the next lockout still comes after
+    `allowed_retries` more failures."""
+    state, lockout = fail_against([EDITOR, OTHER, OTHER, OTHER])
+    assert lockout is not None and state.tally == ()
+    assert policy.forgive(state, EDITOR) == (state, 0)
+    state, _ = fail_against([EDITOR], state=state, now=lockout.ends_at)
+    after, count = policy.forgive(state, EDITOR)
+    assert (count, after.failures) == (1, 4)  # only the one since the lockout
+    assert policy.tries_left(after, DEFAULTS) == 4
+
+
+def test_a_lockout_of_one_accounts_count_is_forgiven_to_its_owner():
+    """The owner who mistyped into its own lockout starts again from zero
+    once signed in; the lockout in force stays."""
+    state, lockout = fail_against([EDITOR] * 4)
+    after, count = policy.forgive(state, EDITOR)
+    assert (count, after.failures) == (4, 0)
+    assert after.locked_until == lockout.ends_at
+    assert policy.forgive(state, OTHER) == (state, 0)
+
+
+def test_a_long_lockout_empties_the_tally_even_of_one_account():
+    state, lockout = fail_against([EDITOR] * 16)
+    assert lockout.is_long
+    assert (state.failures, state.tally) == (0, ())
+
+
+def test_own_logins_do_not_delay_the_lockouts_against_another_account():
+    """Rounds of two guesses against `editor` and one against the attacker's
+    own account, each round followed by a login to its own: the lockouts
+    come with the 4th, 8th, 12th and (long) 16th guess against `editor`, as
+    without the own logins."""
+    state, now, guesses, locked_at = CounterState(), T0, 0, []
+    while not state.is_long:
+        for account in (EDITOR, EDITOR, OWN):
+            state, lockout = fail_against([account], state=state, now=now)
+            now = state.last_failure
+            guesses += account == EDITOR
+            if lockout is not None:
+                locked_at.append(guesses)
+                break
+        state, _ = policy.forgive(state, OWN)
+    assert locked_at == [4, 8, 12, 16]
+
+
+@pytest.mark.parametrize(
+    ("failures", "tally", "forgiven", "left"),
+    [
+        # Damaged (an entry claiming more than the count): never below zero.
+        (2, ((EDITOR, 5),), 2, 0),
+        # An entry that would add failures: forgives nothing.
+        (3, ((EDITOR, -2),), 0, 3),
+        (3, ((EDITOR, 0),), 0, 3),
+    ],
+)
+def test_a_damaged_tally_only_forgives_less(failures, tally, forgiven, left):
+    state = CounterState(failures=failures, last_failure=T0, tally=tally)
+    after, count = policy.forgive(state, EDITOR)
+    assert (count, after.failures) == (forgiven, left)
+
+
 LATER = T0 + timedelta(minutes=20)
 MUCH_LATER = T0 + timedelta(days=1)
 

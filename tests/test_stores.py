@@ -22,7 +22,7 @@ from django.db import connection
 from django.utils import timezone
 
 from tests.conftest import PASSWORD
-from wagtail_loginlimit import storage, unlocking
+from wagtail_loginlimit import policy, storage, unlocking
 from wagtail_loginlimit.checks import check_configuration
 from wagtail_loginlimit.clients import SCOPE_NETWORK, counter_keys
 from wagtail_loginlimit.clients import ClientIdentity as LoginClient
@@ -171,6 +171,59 @@ def test_a_damaged_value_is_counted_afresh(cache_store, redis, login, db):
     redis.set(cache_store.counter_name(keys()[0].digest), b"\x80not json")
     assert login("editor", ip=A).status_code == 200
     assert [c.failures for c in client_counters()] == [1]
+
+
+# A stored tally (whose accounts an IP's failures were against) that is not
+# the list of [tag, count] pairs it should be: dropped, or forgiving nothing.
+DAMAGED_TALLIES = [
+    "not a list",
+    {"tag": 2},
+    [["only a tag"]],
+    [[policy.account_tag("editor"), "2"]],
+    [[policy.account_tag("editor"), -3]],
+    [None, 7],
+]
+
+
+def test_a_success_forgives_only_its_share_in_redis(cache_store, redis, login, user):
+    """The cache store forgives as the database does: `editor`'s two
+    failures, not the other name's."""
+    login("editor", ip=A)
+    login("someone-else", ip=A)
+    login("editor", ip=A)
+    assert login("editor", password=PASSWORD, ip=A).status_code == 302
+    stored = json.loads(redis.get(cache_store.counter_name(keys()[0].digest)))
+    assert stored["f"] == 1
+    assert stored["t"] == [[policy.account_tag("someone-else"), 1]]
+
+
+@pytest.mark.parametrize("tally", DAMAGED_TALLIES)
+def test_a_damaged_tally_in_redis_forgives_nothing(
+    cache_store, redis, client, login, user, tally
+):
+    login("editor", ip=A)
+    login("editor", ip=A)
+    name = cache_store.counter_name(keys()[0].digest)
+    stored = json.loads(redis.get(name))
+    redis.set(name, json.dumps({**stored, "t": tally}), keepttl=True)
+    assert login("editor", password=PASSWORD, ip=A).status_code == 302
+    client.logout()
+    assert [c.failures for c in client_counters()] == [2]
+    assert login("editor", ip=A).status_code == 200
+
+
+@pytest.mark.parametrize("tally", DAMAGED_TALLIES)
+def test_a_damaged_tally_in_the_database_forgives_nothing(
+    settings, client, login, user, tally
+):
+    settings.WAGTAIL_LOGINLIMIT = {"store": "database"}
+    login("editor", ip=A)
+    login("editor", ip=A)
+    FailureCounter.objects.filter(scope="ip").update(tally=tally)
+    assert login("editor", password=PASSWORD, ip=A).status_code == 302
+    client.logout()
+    assert FailureCounter.objects.get(scope="ip").failures == 2
+    assert login("editor", ip=A).status_code == 200
 
 
 # --- bounded: how long Redis keeps a client ---

@@ -249,7 +249,8 @@ def forgive(state: CounterState, account: str) -> tuple[CounterState, int]:
     lockout, and the long lockout comes as soon, however often the client
     signs in to an account of its own."""
     entries = dict(state.tally)
-    forgiven = min(entries.pop(account, 0), state.failures)
+    # Never more than is counted, never fewer than none (a damaged tally).
+    forgiven = max(0, min(entries.pop(account, 0), state.failures))
     if not forgiven:
         return state, 0
     failures = state.failures - forgiven
