@@ -123,10 +123,62 @@ def test_a_whitelisted_address_is_never_counted(deny, login, db):
     assert login("nobody", ip=B).status_code == 200
 
 
-def test_under_ip_or_username_the_ip_is_locked(deny, login, user):
-    deny("root", lockout_method="ip_or_username")
+METHODS = ["ip", "username", "ip_and_username", "ip_or_username"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_an_attack_with_denied_names_locks_the_attackers_ip(
+    deny, login, user, hasher_calls, method
+):
+    """Whatever the lockout method, the attacker's one try with a denied name
+    locks its IP out: it cannot spray denied names harmlessly, nor go on to a
+    real account's name, and the lockout falls on no account's name."""
+    deny("root", "administrator", lockout_method=method)
+    first = login("root", ip=B)
+    assert first.status_code == 200
+    assert b"3 attempts remaining" in first.content
+    before = hasher_calls()
+    for name, password in [("administrator", "wrong"), ("editor", PASSWORD)]:
+        refused = login(name, password, ip=B)
+        assert refused.status_code == 429, name
+        assert int(refused["Retry-After"]) == 1200
+    assert hasher_calls() == before  # refused before any password was checked
+    lockout = Lockout.objects.get()
+    assert (lockout.scope, lockout.ip_address, lockout.username) == ("ip", B, "")
+    # The account's owner, elsewhere, is not locked out; nor is the name.
+    assert login("editor", PASSWORD, ip=A).status_code == 302
+    assert login("root", ip="192.0.2.1").status_code == 200
+
+
+@pytest.mark.parametrize("method", ["username", "ip_and_username"])
+def test_ordinary_failures_still_do_not_count_by_ip(deny, login, user, method):
+    """The IP counter read under these methods counts denied names only."""
+    deny("root", lockout_method=method)
+    for number in range(6):
+        assert login(f"nobody{number}", ip=B).status_code == 200
+    assert login("editor", PASSWORD, ip=B).status_code == 302
+
+
+@pytest.mark.parametrize("method", ["username", "ip_and_username"])
+def test_the_ips_schedule_goes_on_to_the_long_lockout(deny, login, db, clock, method):
+    deny("root", allowed_lockouts=2, lockout_method=method)
     login("root", ip=B)
-    assert login("editor", PASSWORD, ip=B).status_code == 429
+    assert login("nobody", ip=B)["Retry-After"] == "1200"
+    clock.shift(timedelta(seconds=1201))
+    assert login("root", ip=B).status_code == 200
+    assert login("nobody", ip=B)["Retry-After"] == "86400"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_the_network_counts_a_denied_try_as_it_did(deny, login, db, method):
+    """Besides the IP, the network's counter gets the denied try's failures:
+    with network_retries 8, two addresses of one /24 trying denied names
+    lock the whole network out."""
+    deny("root", lockout_method=method, network_retries=8)
+    login("root", ip="198.51.100.1")
+    login("root", ip="198.51.100.2")
+    assert login("nobody", ip="198.51.100.3").status_code == 429
+    assert login("nobody", ip=A).status_code == 200
 
 
 # --- configuration ----------------------------------------------------------------

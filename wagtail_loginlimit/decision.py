@@ -242,6 +242,28 @@ def is_trusted(client: ClientIdentity, config: Config) -> bool:
     return config.whitelist.has_ip(client.ip_address)
 
 
+def ip_key(client: ClientIdentity) -> CounterKey:
+    """The login counter of the client's own IP (or IPv6 network), the one
+    lockout method `ip` counts under."""
+    return CounterKey(scope=SCOPE_IP, ip_group=client.ip_group, username=None)
+
+
+def ip_guard_keys(
+    client: ClientIdentity, config: Config, keys: tuple[CounterKey, ...]
+) -> tuple[CounterKey, ...]:
+    """Under a lockout method that does not count by IP (`username`,
+    `ip_and_username`), the client's IP counter is still read while
+    `deny_usernames` is set: only a try with a denied username counts there
+    (see `denied`), and a lockout on it refuses the client whatever name it
+    types next. Without denied names nothing counts there, and nothing is
+    read."""
+    if not config.deny_usernames or not client.ip_group:
+        return ()
+    if any(key.scope == SCOPE_IP for key in keys):
+        return ()
+    return (ip_key(client),)
+
+
 def network_keys(client: ClientIdentity, config: Config) -> tuple[CounterKey, ...]:
     """The counter of the client's network, counted besides the client's own
     under every lockout method (none when `network_retries` is 0)."""
@@ -304,8 +326,12 @@ def decide(
     if login:
         keys = (*keys, *network_keys(client, config))
     rules = limits or config.limits
+    guard = ip_guard_keys(client, config, keys) if login else ()
     try:
-        if reserve:
+        held = storage.peek(list(guard), now, rules) if guard else None
+        if held is not None and held.status == policy.LOCKED:
+            verdict = held  # a denied username's lockout of the IP
+        elif reserve:
             verdict = storage.begin_attempt(list(keys), now, rules)
         else:
             verdict = storage.peek(list(keys), now, rules)

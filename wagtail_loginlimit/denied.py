@@ -1,8 +1,8 @@
 """`deny_usernames`: names no real account uses (`admin`, `root`…). A failed
 login naming one is a sure sign of an attacker, so its failure counts as
-enough failures to reach the client's next lockout: the lockout schedule, long
-lockouts, events, security log lines and fail2ban all work as for any other
-lockout.
+enough failures to reach the next lockout of the client's IP, whatever the
+lockout method: the lockout schedule, long lockouts, events, security log lines
+and fail2ban all work as for any other lockout.
 
 What the attacker sees must not tell it that the name is denied, or it would
 simply stop using it: the response to that failure is the one an ordinary
@@ -24,8 +24,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from . import policy, storage
-from .clients import ClientIdentity, CounterKey
+from .clients import SCOPE_NETWORK, ClientIdentity, CounterKey
 from .conf import Config
+from .decision import ip_key
 
 
 def is_denied(client: ClientIdentity, config: Config) -> bool:
@@ -40,13 +41,35 @@ def lock_out(
     limits: policy.Limits,
     first: storage.FailureResult,
 ) -> storage.FailureResult:
-    """After `first` (the attempt's own failure, already recorded) count more
-    failures until the client's next lockout begins; return what the last one
-    did. At most `allowed_retries - 1` more, each its own transaction, as many
+    """After `first` (the attempt's own failure, already recorded on `keys`)
+    count more failures on the client's IP until its next lockout begins, and
+    return what they all did together.
+
+    The IP, whatever the lockout method: under `username` or
+    `ip_and_username` a lockout of the denied name would cost the attacker
+    nothing (it moves on to the next name) and a lockout by a real account's
+    name must never come from a denied one, so the name's and the pair's
+    counters get only this try, as for any failure; the IP gets enough
+    failures to lock it out (`decision.ip_guard_keys` reads it at the next
+    try). The network's counter gets the same extra failures as the IP.
+    At most `allowed_retries` more, each its own transaction, as many
     failures in a row would be."""
+    ip = ip_key(client)
+    if ip not in keys and not client.ip_group:
+        return first  # no address to lock out
+    more = [ip, *(key for key in keys if key.scope == SCOPE_NETWORK)]
     result = first
-    for _more in range(limits.allowed_retries - 1):
-        if result.lockouts:
+    lockouts = list(first.lockouts)
+    counted = ip in keys  # the try itself already counted on the IP
+    for _more in range(limits.allowed_retries - counted):
+        if counted and any(lockout.key == ip.digest for lockout in lockouts):
             break
-        result = storage.record_failure(keys, client, now, limits)
+        step = storage.record_failure(more, client, now, limits)
+        counted = True
+        lockouts += step.lockouts
+        result = storage.FailureResult(
+            failures=max(result.failures, step.failures),
+            tries_left=min(result.tries_left, step.tries_left),
+            lockouts=lockouts,
+        )
     return result
