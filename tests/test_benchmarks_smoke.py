@@ -91,3 +91,46 @@ def test_every_request_of_the_attack_was_refused(benchmark_output):
     for attack in sites.values():
         assert attack["requests"] > 0
         assert attack["not_refused"] == 0, attack["statuses"]
+
+
+def test_the_walkaround_attacks_run_under_gunicorn_and_count_checks():
+    """`python -m benchmarks.walkaround` at 30 requests per attack: every
+    attack against every site, through gunicorn. What is asserted is the
+    victim's password checks the counting hasher saw (counts, not timings):
+    the hour is played in full where the attacker mostly waits, and cut at 30
+    tries where it rotates past a lockout (256 refusals before it waits) or
+    where every try is checked (plain axes' rotation)."""
+    from benchmarks import walkaround
+
+    results = walkaround.run(30)
+    checks = {
+        attack: {site: result.checks for site, result in by_site.items()}
+        for attack, by_site in results.items()
+    }
+    sites = ["ip", "username", "ip_and_username", "ip_or_username"]
+    expected_rotation = dict(zip(sites, [20, 4, 20, 4], strict=True))
+    expected_spray = dict(zip(sites, [12, 30, 30, 12], strict=True))
+    assert checks == {
+        "whitelisted name": {
+            **{f"plugin, {m}": 12 for m in sites},
+            "plain django-axes": 12,
+        },
+        "own-account reset": {
+            **{f"plugin, {m}": 12 for m in sites},
+            "plain django-axes": 12,
+        },
+        **{
+            rotation: {
+                **{f"plugin, {m}": expected_rotation[m] for m in sites},
+                "plain django-axes": 30,
+            }
+            for rotation in ("rotation in a /24", "rotation in a /48")
+        },
+        "spray over usernames": {
+            **{f"plugin, {m}": expected_spray[m] for m in sites},
+            "plain django-axes": 12,
+        },
+    }
+    for by_site in results.values():
+        for result in by_site.values():
+            assert set(result.statuses) <= {200, 302, 429}, result.statuses
