@@ -9,6 +9,13 @@ from tests.hashers import CountingHasher
 PASSWORD = "correct horse battery staple"  # noqa: S105
 
 
+def address_in_own_network(n: int) -> str:
+    """The `n`th of 512 IPv4 addresses that each lie in a /24 of their own
+    (198.18.0.0/15, the benchmarking range), for failures "from anywhere":
+    a distributed attack that no network count (`network_retries`) adds up."""
+    return f"198.{18 + n // 256}.{n % 256}.1"
+
+
 @pytest.fixture(autouse=True)
 def _english(settings):
     settings.LANGUAGE_CODE = "en"
@@ -227,12 +234,24 @@ def _empty_default_cache():
     caches["default"].clear()
 
 
+def client_counters(**match) -> list:
+    """The stored counters of clients (`storage.counters`), without the
+    networks' (`network_retries`), which count the same failures again."""
+    from wagtail_loginlimit import storage
+    from wagtail_loginlimit.clients import SCOPE_NETWORK
+
+    return [c for c in storage.counters(**match) if c.scope != SCOPE_NETWORK]
+
+
 def no_account_counters() -> bool:
     """Deactivation keeps nothing per account: the only counters are those of
-    the scopes the lockout method counts."""
+    the scopes the lockout method counts, and the networks'."""
     from wagtail_loginlimit import storage
-    from wagtail_loginlimit.clients import SCOPES_BY_METHOD
+    from wagtail_loginlimit.clients import SCOPE_NETWORK, SCOPES_BY_METHOD
     from wagtail_loginlimit.conf import get_config
 
-    counted = set(SCOPES_BY_METHOD[get_config().lockout_method])
+    config = get_config()
+    counted = set(SCOPES_BY_METHOD[config.lockout_method])
+    if config.network_retries:
+        counted.add(SCOPE_NETWORK)
     return {counter.scope for counter in storage.counters()} <= counted

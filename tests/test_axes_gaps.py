@@ -17,8 +17,8 @@ from axes.signals import user_locked_out
 from django.contrib.auth import aauthenticate, authenticate
 from django.test import RequestFactory
 
-from tests.conftest import PASSWORD
-from wagtail_loginlimit import events, storage
+from tests.conftest import PASSWORD, client_counters
+from wagtail_loginlimit import events
 from wagtail_loginlimit.clients import MAX_USERNAME_LENGTH, normalize_username
 from wagtail_loginlimit.models import Lockout
 
@@ -210,7 +210,7 @@ def test_long_usernames_are_counted_and_stored_clipped(settings, db, length):
         assert authenticate(request, username=username, password="wrong") is None
     assert requests[-1].loginlimit.decision.refused  # the 4th failure locked out
     usernames = [lockout.username for lockout in Lockout.objects.all()] + [
-        counter.username for counter in storage.counters()
+        counter.username for counter in client_counters()
     ]
     usernames += list(AccessFailureLog.objects.values_list("username", flat=True))
     assert usernames and all(
@@ -232,7 +232,7 @@ def test_long_usernames_with_the_same_prefix_are_counted_apart(settings, db):
     assert not allowed.loginlimit.decision.refused
     assert allowed.loginlimit.decision.tries_left == 3
     # Two counters, each under its own clipped name (kept apart by a digest).
-    counted = {counter.username: counter.failures for counter in storage.counters()}
+    counted = {counter.username: counter.failures for counter in client_counters()}
     assert counted == {normalize_username(first): 4, normalize_username(second): 1}
     assert all(len(name) == MAX_USERNAME_LENGTH for name in counted)
 

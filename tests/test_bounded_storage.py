@@ -27,11 +27,12 @@ from django.urls import reverse
 from django.utils import timezone
 from wagtail.test.utils import WagtailTestUtils
 
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, client_counters
 from wagtail_loginlimit import storage
 from wagtail_loginlimit.models import FailureCounter, Lockout
 
 A = "203.0.113.7"
+NETWORK_OF_A = "203.0.113.0/24"
 FAILURE_LOG = AccessFailureLog._meta.db_table
 COUNTERS = FailureCounter._meta.db_table
 LOCKOUTS = Lockout._meta.db_table
@@ -53,8 +54,9 @@ def test_a_client_is_one_counter_however_often_it_tries(login, user, clock):
     for _ in range(60):
         login("editor", ip=A)
 
-    [counter] = storage.counters()
-    assert (counter.ip_group, counter.failures) == (A, 4)
+    # One counter for the client, one for its network (`network_retries`).
+    counters = {c.scope: (c.ip_group, c.failures) for c in storage.counters()}
+    assert counters == {"ip": (A, 4), "network": (NETWORK_OF_A, 4)}
     # Refused tries are neither counted nor logged: four failures, four rows.
     assert AccessFailureLog.objects.count() == 4
     assert Lockout.objects.count() == 1
@@ -66,7 +68,7 @@ def test_a_client_is_one_counter_however_often_it_tries(login, user, clock):
     assert login("editor", password=PASSWORD, ip=A).status_code == 302
     assert not AccessAttempt.objects.exists()
     assert AccessLog.objects.count() == 1
-    assert storage.counters() == []
+    assert client_counters() == []  # (a network's count is never forgiven)
 
 
 def test_the_failure_log_grows_with_time_not_attempts_and_purge_bounds_it(
@@ -92,7 +94,7 @@ def test_the_failure_log_grows_with_time_not_attempts_and_purge_bounds_it(
             login("editor", ip=A)  # 2 more: a long lockout
         clock.shift(timedelta(hours=3, seconds=1))
     assert AccessFailureLog.objects.count() == 4 * cycles
-    assert len(storage.counters()) == 1
+    assert len(storage.counters()) == 2  # the client's and its network's
 
     call_command("loginlimit_purge", stdout=io.StringIO())
     # One day (and the valid window) of failures remain: 4 per 3 h 1 min cycle.

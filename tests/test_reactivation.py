@@ -22,7 +22,7 @@ from wagtail.models import ModelLogEntry
 from wagtail.test.utils import WagtailTestUtils
 
 from tests import services
-from tests.conftest import PASSWORD, no_account_counters
+from tests.conftest import PASSWORD, address_in_own_network, no_account_counters
 from wagtail_loginlimit import accounts
 from wagtail_loginlimit.management.commands.loginlimit_reactivate import Command
 from wagtail_loginlimit.models import (
@@ -50,7 +50,7 @@ def deactivated(settings, login, user, time_machine):
     }
     time_machine.move_to(START, tick=False)
     for n in range(1, 9):
-        login("editor", ip=f"198.51.100.{n}")
+        login("editor", ip=address_in_own_network(n))
         if n == 4:
             time_machine.shift(timedelta(minutes=21))
     user.refresh_from_db()
@@ -143,7 +143,7 @@ def test_a_reactivated_account_is_counted_afresh(deactivated, login, time_machin
     time_machine.shift(timedelta(minutes=1))
 
     for n in range(1, 8):  # the 8 failures before the reactivation no longer count
-        login("editor", ip=f"192.0.2.{n}")
+        login("editor", ip=address_in_own_network(n))
         if n == 4:
             time_machine.shift(timedelta(minutes=21))  # wait out the lockout
     deactivated.refresh_from_db()

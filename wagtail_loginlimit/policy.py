@@ -54,7 +54,7 @@ class Limits:
     valid_duration: timedelta = _seconds("valid_duration")
     # Failures of one network before it is locked out (0: not counted); a
     # network's counter follows these limits with this as its allowed retries.
-    network_retries: int = 0
+    network_retries: int = defaults.PANEL["network_retries"]
 
     @property
     def long_lockout_at(self) -> int:
