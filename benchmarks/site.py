@@ -25,9 +25,16 @@ WRONG_PASSWORD = "not-the-password"  # noqa: S105
 _NETWORK = ipaddress.ip_network("198.18.0.0/15")
 
 
+_SUBNETS = 512  # the /24s of the /15
+
+
 def ip(number: int) -> str:
-    """The `number`-th address of the benchmarking network."""
-    return str(_NETWORK[number % _NETWORK.num_addresses])
+    """The `number`-th address of the benchmarking network. Consecutive numbers
+    lie in different /24s, so that clients of a benchmark are as many networks
+    and no network count (`network_retries`) joins them; walk-around attacks
+    that rotate inside one network choose their own addresses."""
+    subnet, host = number % _SUBNETS, 1 + (number // _SUBNETS) % 254
+    return str(_NETWORK[subnet * 256 + host])
 
 
 def plugin_installed() -> bool:

@@ -14,7 +14,7 @@ from wagtail import hooks
 from wagtail.models import ModelLogEntry
 
 from tests.conftest import PASSWORD, client_counters
-from wagtail_loginlimit import audit_log, defaults, storage
+from wagtail_loginlimit import audit_log, defaults
 from wagtail_loginlimit.decision import AttemptRecord
 from wagtail_loginlimit.models import Lockout, LoginLimitSettings
 
