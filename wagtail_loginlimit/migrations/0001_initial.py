@@ -516,5 +516,148 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
+        # Networks, denied usernames, the per-account tally, the kept-active
+        # record (folded in: nothing has been released).
+        migrations.AddField(
+            model_name="failurecounter",
+            name="tally",
+            field=models.JSONField(blank=True, default=list),
+        ),
+        migrations.AddField(
+            model_name="loginlimitsettings",
+            name="deny_usernames",
+            field=wagtail_loginlimit.fields.UsernameListField(
+                blank=True,
+                help_text="Usernames no real account uses (admin, root…), one per line. One failed login naming one locks the client out at once; the page only says so at its next try.",
+                verbose_name="deny usernames",
+            ),
+        ),
+        migrations.AddField(
+            model_name="loginlimitsettings",
+            name="ipv4_network_prefix",
+            field=models.PositiveIntegerField(
+                default=24,
+                help_text="The IPv4 network counted by network retries, in bits.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(32),
+                ],
+                verbose_name="IPv4 network size",
+            ),
+        ),
+        migrations.AddField(
+            model_name="loginlimitsettings",
+            name="ipv4_prefix",
+            field=models.PositiveIntegerField(
+                default=32,
+                help_text="IPv4 addresses in one network of this many bits are counted as one client: 32 counts each address, 24 a whole /24.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(32),
+                ],
+                verbose_name="IPv4 client size",
+            ),
+        ),
+        migrations.AddField(
+            model_name="loginlimitsettings",
+            name="ipv6_network_prefix",
+            field=models.PositiveIntegerField(
+                default=48,
+                help_text="The IPv6 network counted by network retries, in bits.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(128),
+                ],
+                verbose_name="IPv6 network size",
+            ),
+        ),
+        migrations.AddField(
+            model_name="loginlimitsettings",
+            name="ipv6_prefix",
+            field=models.PositiveIntegerField(
+                default=64,
+                help_text="IPv6 addresses in one network of this many bits are counted as one client: 64 by default, since one subscriber owns a whole /64.",
+                validators=[
+                    django.core.validators.MinValueValidator(1),
+                    django.core.validators.MaxValueValidator(128),
+                ],
+                verbose_name="IPv6 client size",
+            ),
+        ),
+        migrations.AddField(
+            model_name="loginlimitsettings",
+            name="network_retries",
+            field=models.PositiveIntegerField(
+                default=20,
+                help_text="Failed logins from all the addresses of one network before the whole network is locked out like a client, so that changing addresses within it gains nothing. 0 turns this off.",
+                verbose_name="network retries",
+            ),
+        ),
+        migrations.AlterField(
+            model_name="failurecounter",
+            name="scope",
+            field=models.CharField(
+                choices=[
+                    ("ip", "IP address"),
+                    ("username", "Username"),
+                    ("ip_and_username", "IP address and username"),
+                    ("network", "Network"),
+                ],
+                max_length=20,
+            ),
+        ),
+        migrations.AlterField(
+            model_name="lockout",
+            name="scope",
+            field=models.CharField(
+                choices=[
+                    ("ip", "IP address"),
+                    ("username", "Username"),
+                    ("ip_and_username", "IP address and username"),
+                    ("network", "Network"),
+                ],
+                max_length=20,
+                verbose_name="locked by",
+            ),
+        ),
+        migrations.CreateModel(
+            name="KeptActive",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, verbose_name="kept active")),
+                (
+                    "failure_count",
+                    models.PositiveIntegerField(default=0, verbose_name="failures"),
+                ),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(
+                        blank=True, null=True, verbose_name="last IP address"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="loginlimit_kept_active",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="account",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "account kept active",
+                "verbose_name_plural": "accounts kept active",
+                "ordering": ["-at"],
+            },
+        ),
         migrations.RunPython(add_indexes, remove_indexes),
     ]
