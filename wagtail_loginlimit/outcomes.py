@@ -20,8 +20,6 @@ from django.utils import timezone
 from . import accounts, denied, events, notifications, policy, security_log, storage
 from .clients import (
     LOGIN_ENTRY,
-    SCOPE_IP,
-    SCOPE_NETWORK,
     ClientIdentity,
     CounterKey,
     EntryPoint,
@@ -33,6 +31,7 @@ from .decision import (
     identity,
     keys_for,
     mark_locked_out,
+    network_keys,
     record_of,
 )
 
@@ -233,6 +232,7 @@ def record_success(request: Any, user) -> None:
     keys = keys_for(client, judged.config)
     if not keys:
         return
+    keys = (*keys, *network_keys(client, judged.config))
     try:
         forgiven = _forgive(list(keys), client, judged.config.limits, reserved)
     except storage.StoreUnavailable as error:
@@ -262,14 +262,14 @@ def _forgive(
     failures each counter forgave (none where nothing was counted).
 
     A counter of the account alone (username, or IP and username) is cleared
-    and its lockout lifted, as an unlock would. An IP's counter also counts
-    guesses against other accounts: it forgives only this account's share
-    and keeps any lockout, so owning one account earns no tries against
-    another. The try `reserved` for this login is given back there (a cleared
-    counter has none left)."""
+    and its lockout lifted, as an unlock would. The counters of an IP and of
+    a network also count guesses against other accounts: they forgive only
+    this account's share and keep any lockout, so owning one account earns no
+    tries against another. The try `reserved` for this login is given back
+    there (a cleared counter has none left)."""
     now = timezone.now()
-    whole = [key for key in keys if key.scope != SCOPE_IP]
-    shared = [key for key in keys if key.scope == SCOPE_IP]
+    whole = [key for key in keys if key.scope not in storage.SHARED_SCOPES]
+    shared = [key for key in keys if key.scope in storage.SHARED_SCOPES]
     forgiven: list[int] = []
     if whole:
         result = storage.clear_and_lift(keys=whole, reason=events.REASON_LOGIN)
@@ -285,12 +285,6 @@ def _forgive(
                 shared, client.username, now, rules, release=release
             )
         ]
-    if reserved is not None:
-        # A network's count is never forgiven (its addresses are not this
-        # account's), but the try this login reserved there is given back.
-        network = [key for key in reserved.keys if key.scope == SCOPE_NETWORK]
-        if network:
-            storage.release(network, now, reserved.rules)
     return forgiven
 
 

@@ -26,7 +26,7 @@ from ..code_settings import code_value
 from ..models import FailureCounter, Lockout
 from ..networks import is_network, limits_for
 from . import database
-from .base import CounterStore, Match, Scopes
+from .base import SHARED_SCOPES, CounterStore, Match, Scopes
 from .cache import CacheStore
 from .database import DatabaseStore, counter_state
 from .errors import DATABASE_DOWN, StoreUnavailable, log_store_error
@@ -37,6 +37,7 @@ __all__ = [
     "FailureResult",
     "Forgiven",
     "ResetResult",
+    "SHARED_SCOPES",
     "Scopes",
     "StoreUnavailable",
     "begin_attempt",

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from .. import policy
-from ..clients import SCOPE_IP, CounterKey
+from ..clients import SCOPE_IP, SCOPE_NETWORK, CounterKey
 from ..models import FailureCounter
 from ..networks import limits_for
 
@@ -152,6 +152,10 @@ class CounterStore(ABC):
 
 
 # --- the rules of `policy`, applied the same way by every store ---
+
+# Counters that count the failures of several accounts: a success forgives
+# only its account's share of them (`pardon`).
+SHARED_SCOPES = (SCOPE_IP, SCOPE_NETWORK)
 # Each counter follows its own limits (`networks.limits_for`: a network's
 # counter has `network_retries`), so one atomic operation covers a client's
 # counters and its network's together.
@@ -224,18 +228,20 @@ def fail(
     account: str | None = None,
 ) -> Outcome:
     limits = limits_for(key, limits)
-    # Only an IP's counter counts several accounts and needs a tally; a
-    # username's or a pair's is cleared whole by its account's login.
+    # Only the counters of an IP and of a network count several accounts and
+    # need a tally; a username's or a pair's is cleared whole by its account's
+    # login.
     state, lockout = policy.record_failure(
         policy.refresh(state, now, limits),
         now,
         limits,
-        account=account if key.scope == SCOPE_IP else None,
+        account=account if key.scope in SHARED_SCOPES else None,
     )
     return Outcome(key, state, lockout)
 
 
 def pardon(
+    key: CounterKey,
     state: policy.CounterState,
     account: str,
     now: datetime,
@@ -244,7 +250,7 @@ def pardon(
 ) -> tuple[policy.CounterState, int]:
     """`forgive()` one counter: refreshed, its login's try given back if
     `release`, then the account's failures forgiven."""
-    state = policy.refresh(state, now, limits)
+    state = policy.refresh(state, now, limits_for(key, limits))
     if release:
         state = policy.release(state)
     return policy.forgive(state, account)

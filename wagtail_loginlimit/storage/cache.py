@@ -258,7 +258,8 @@ class CacheStore(base.CounterStore):
     def forgive(self, keys, account, now, limits, *, release=False) -> list[int]:
         def change(states):
             pardoned = [
-                base.pardon(state, account, now, limits, release) for state in states
+                base.pardon(key, state, account, now, limits, release)
+                for key, state in zip(keys, states, strict=True)
             ]
             return [count for _, count in pardoned], [state for state, _ in pardoned]
 

@@ -21,6 +21,7 @@ from django.db.models import Q
 from .. import policy
 from ..clients import SCOPE_PAIR, CounterKey
 from ..models import FailureCounter
+from ..networks import limits_for
 from . import base
 
 # Scopes per query of a bulk unlock, and ids per `pk__in`: within SQLite's 999
@@ -205,10 +206,10 @@ class DatabaseStore(base.CounterStore):
                     forgiven.append(0)
                     continue
                 state, count = base.pardon(
-                    counter_state(row), account, now, limits, release
+                    key, counter_state(row), account, now, limits, release
                 )
                 forgiven.append(count)
-                if base.is_void(state, now, limits):
+                if base.is_void(state, now, limits_for(key, limits)):
                     row.delete()  # nothing left to remember, as after a clear
                 else:
                     apply_state(row, state)
