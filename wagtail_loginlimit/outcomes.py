@@ -20,6 +20,7 @@ from django.utils import timezone
 from . import accounts, denied, events, notifications, policy, security_log, storage
 from .clients import (
     LOGIN_ENTRY,
+    SCOPE_NETWORK,
     ClientIdentity,
     CounterKey,
     EntryPoint,
@@ -266,7 +267,8 @@ def _forgive(
     a network also count guesses against other accounts: they forgive only
     this account's share and keep any lockout, so owning one account earns no
     tries against another. The try `reserved` for this login is given back
-    there (a cleared counter has none left)."""
+    there (a cleared counter has none left). A network's count is forgiven
+    quietly: the reset hook hears of the client's own counters, once each."""
     now = timezone.now()
     whole = [key for key in keys if key.scope not in storage.SHARED_SCOPES]
     shared = [key for key in keys if key.scope in storage.SHARED_SCOPES]
@@ -284,6 +286,7 @@ def _forgive(
             for item in storage.forgive(
                 shared, client.username, now, rules, release=release
             )
+            if item.key.scope != SCOPE_NETWORK
         ]
     return forgiven
 
