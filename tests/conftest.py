@@ -1,3 +1,4 @@
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -123,6 +124,9 @@ def pytest_report_header(config):
         lines.append(
             f"{RACES.name}: deselected (runs with LOGINLIMIT_TEST_STORE={RACES_STORE})"
         )
+    if once_per_run_elsewhere():
+        names = ", ".join(path.name for path in ONCE_PER_RUN)
+        lines.append(f"{names}: deselected (run once per tox run, {ONCE_PER_RUN_ENV})")
     return lines
 
 
@@ -137,17 +141,47 @@ RACES = Path(__file__).with_name("test_races.py")
 RACES_STORE = "postgres"
 
 
+# What tests only this project's own files and outside tools (the built
+# wheel, the benchmark harness under gunicorn, the fail2ban filter with
+# fail2ban-regex and nftables, the docs' links) gives the same answer under
+# every Django, Wagtail and store: tox runs it in one env (ONCE_PER_RUN_ENV)
+# and sets LOGINLIMIT_ONCE_PER_RUN=elsewhere in the others, where it is
+# deselected as the race tests are. A plain `pytest` runs it.
+ONCE_PER_RUN = [
+    Path(__file__).with_name(name)
+    for name in (
+        "test_benchmarks_smoke.py",
+        "test_wheel.py",
+        "test_fail2ban.py",
+        "test_docs.py",
+    )
+]
+ONCE_PER_RUN_ENV = "py311-django52-sqlite"
+
+
+def once_per_run_elsewhere() -> bool:
+    return os.environ.get("LOGINLIMIT_ONCE_PER_RUN", "") == "elsewhere"
+
+
+def _deselect(config, items, paths) -> None:
+    dropped = [item for item in items if item.path in paths]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [item for item in items if item.path not in paths]
+
+
 def pytest_collection_modifyitems(config, items):
-    """Deselect the race tests outside a `postgres` run (see `RACES`); and when
-    LOGINLIMIT_TEST_STORE names a server that is not installed (outside CI),
-    skip everything, saying why, rather than test another store silently."""
+    """Deselect the race tests outside a `postgres` run (see `RACES`) and the
+    once-per-run tests where tox runs them elsewhere (`ONCE_PER_RUN`); and
+    when LOGINLIMIT_TEST_STORE names a server that is not installed (outside
+    CI), skip everything, saying why, rather than test another store
+    silently."""
     from django.conf import settings as django_settings
 
     if getattr(django_settings, "TEST_STORE", "sqlite") != RACES_STORE:
-        races = [item for item in items if item.path == RACES]
-        if races:
-            config.hook.pytest_deselected(items=races)
-            items[:] = [item for item in items if item.path != RACES]
+        _deselect(config, items, {RACES})
+    if once_per_run_elsewhere():
+        _deselect(config, items, set(ONCE_PER_RUN))
     reason = getattr(django_settings, "TEST_STORE_SKIP", "")
     if reason:
         for item in items:

@@ -92,3 +92,39 @@ def test_a_person_sees_the_tries_left_then_the_lockout(
     assert page.locator("h1").inner_text() == "Too many login attempts"
     assert page.locator("#id_password").count() == 0
     assert page.get_by_role("link", name="Forgotten password?").count() == 1
+
+
+def test_the_progressive_delay_counts_down(browser, live_server, settings):
+    """After a failure the page counts the wait down, then says the person
+    may try again. Playwright's clock is moved instead of waiting; a try
+    before the (server's, real) wait is over gets the "Please wait" page."""
+    settings.WAGTAIL_LOGINLIMIT = {
+        "progressive_delay": True,
+        # Two minutes: the real wait outlasts the test on a slow machine.
+        "progressive_delay_base": 120,
+    }
+    get_user_model().objects.create_user("editor", password=PASSWORD)
+    page = browser.new_page()
+    page.clock.install()
+    url = f"{live_server.url}/admin/login/"
+    page.goto(url)
+    sign_in(page, url, "wrong")
+    timer = page.locator(".loginlimit-countdown")
+    assert timer.inner_text() in ("2:00", "1:59")
+    assert timer.get_attribute("role") == "timer"
+    page.clock.run_for(12_000)
+    assert timer.inner_text() in ("1:48", "1:47")
+
+    # Too early for the server: refused before the password is checked.
+    page.fill("#id_username", "editor")
+    page.fill("#id_password", PASSWORD)
+    with page.expect_response(lambda r: r.request.method == "POST") as info:
+        page.click("button[type=submit]")
+    assert info.value.status == 429
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Please wait"
+    assert page.locator(".loginlimit-countdown").inner_text() != ""
+
+    page.clock.run_for(121_000)
+    assert "You can try again now." in page.locator(".messages").inner_text()
+    assert page.locator(".loginlimit-countdown").count() == 0

@@ -186,6 +186,12 @@ INVALID = [
     ({"lockout_duration": 10**15}, "lockout_duration", "can be at most 3650 days"),
     ({"long_duration": 3650 * 86400 + 1}, "long_duration", "at most 3650 days"),
     ({"valid_duration": timedelta.max}, "valid_duration", "at most 3650 days"),
+    ({"progressive_delay": "yes"}, "progressive_delay", "must be True or False"),
+    (
+        {"progressive_delay_base": 60, "progressive_delay_max": 10},
+        "progressive_delay_max",
+        "must be at least its first one",
+    ),
     ("yes", "WAGTAIL_LOGINLIMIT", "must be a dict, True or False, not str"),
     (["allowed_retries", 2], "WAGTAIL_LOGINLIMIT", "not list"),
     (

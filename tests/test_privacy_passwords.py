@@ -3,6 +3,7 @@ restriction, through Wagtail's real views: refused with 429 and Retry-After
 before the password is compared, "N attempts remaining" on Wagtail's form."""
 
 import logging
+from datetime import timedelta
 
 import pytest
 import wagtail.forms
@@ -212,3 +213,22 @@ def test_the_lockout_reports_and_exports_show_the_entry_point(
     rows = list(csv.reader(io.StringIO(b"".join(exported.streaming_content).decode())))
     assert rows[0][-1] == "Entry point"
     assert rows[1][-1] == "page_password"
+
+
+def test_with_the_progressive_delay_a_guess_too_soon_is_not_compared(
+    settings, client, private_page, compares, clock
+):
+    """The page password follows the login's limits, the progressive delay
+    too (tests/test_progressive_delay.py)."""
+    settings.WAGTAIL_LOGINLIMIT = {"progressive_delay": True}
+    door = page_url(*private_page)
+    first = guess(client, door)
+    assert (
+        "3 attempts remaining. You can try again in 1 second." in first.content.decode()
+    )
+    early = guess(client, door, SECRET)
+    assert early.status_code == 429
+    assert early["Retry-After"] == "1"
+    assert len(compares) == 1  # the right password was not even compared
+    clock.shift(timedelta(seconds=1))
+    assert guess(client, door, SECRET).status_code == 302

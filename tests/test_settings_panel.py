@@ -32,6 +32,7 @@ PANELS = {
         "allowed_retries",
         "lockout_duration",
         "valid_duration",
+        "progressive_delay",
     ],
     "Repeat offenders": ["allowed_lockouts", "long_duration"],
     "What an attacker can try": [],  # the budget those limits leave

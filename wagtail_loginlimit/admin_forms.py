@@ -14,14 +14,14 @@ from django.utils.translation import ngettext
 from wagtail.admin.forms import WagtailAdminModelForm
 from wagtail.admin.panels import Panel
 
-from . import budget, defaults
+from . import budget, defaults, policy, waiting
 from .clients import (
     METHOD_IP,
     METHOD_IP_AND_USERNAME,
     METHOD_IP_OR_USERNAME,
     METHOD_USERNAME,
 )
-from .code_settings import SETTING_NAME, code_settings, parse_value
+from .code_settings import SETTING_NAME, code_settings, code_value, parse_value
 from .validation import AccessList
 
 # The lockout methods as the settings panel names them.
@@ -214,7 +214,35 @@ def help_texts(values: dict[str, Any]) -> dict[str, str]:
         "example": deactivate,
         "risk": deactivation_risk(values),
     }
-    return {"allowed_lockouts": round_text, "deactivate_after": deactivate}
+    return {
+        "allowed_lockouts": round_text,
+        "deactivate_after": deactivate,
+        "progressive_delay": delay_example(values),
+    }
+
+
+def delay_example(values: dict[str, Any]) -> str:
+    """The waits the progressive delay imposes with the code's base and cap
+    (`progressive_delay_base`, `progressive_delay_max`) and these values."""
+    limits = policy.Limits(
+        allowed_retries=values["allowed_retries"],
+        progressive_delay=True,
+        delay_base=code_value("progressive_delay_base"),
+        delay_max=code_value("progressive_delay_max"),
+    )
+    waits = [
+        waiting.duration_text(int(policy.delay_after(k, limits).total_seconds()))
+        for k in (1, 2, 3)
+    ]
+    return _(
+        "The waits are %(first)s after the first failure, %(second)s after the "
+        "second, %(third)s after the third, and never more than %(longest)s."
+    ) % {
+        "first": waits[0],
+        "second": waits[1],
+        "third": waits[2],
+        "longest": waiting.duration_text(int(limits.delay_max.total_seconds())),
+    }
 
 
 def deactivation_risk(values: dict[str, Any]) -> str:

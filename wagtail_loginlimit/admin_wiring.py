@@ -5,12 +5,14 @@ lives here. Imported by `wagtail_hooks` when django-axes is installed."""
 import copy
 
 from django.urls import include, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from wagtail import hooks
 from wagtail.admin.admin_url_finder import register_admin_url_finder
 from wagtail.admin.menu import Menu, MenuItem, SubmenuMenuItem
+from wagtail.admin.staticfiles import versioned_static
 
-from . import audit_log, dashboard, permissions, urls
+from . import audit_log, dashboard, permissions, urls, waiting
 from .models import Lockout, LoginLimitSettings
 from .views.fixed_limits import all_fixed_in_code
 from .views.lockout_history import LockoutURLFinder
@@ -84,6 +86,15 @@ def register_permissions():
 @hooks.register("register_log_actions")
 def register_log_actions(actions):
     audit_log.register_actions(actions)
+
+
+@hooks.register("insert_global_admin_js")
+def countdown_script():
+    """The progressive delay's countdown on Wagtail's login page, which shows
+    no form media (the script does nothing on a page without a countdown)."""
+    return format_html(
+        '<script src="{}" defer></script>', versioned_static(waiting.SCRIPT)
+    )
 
 
 @hooks.register("loginlimit_block")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from axes.handlers.proxy import AxesProxyHandler
 from django.http import HttpRequest, HttpResponse
 
-from . import decision, outcomes, policy, responses, storage
+from . import decision, outcomes, policy, responses, storage, waiting
 from .clients import BUILT_IN, BY_LOCKOUT_METHOD, PASSWORD_RESET, EntryPoint
 from .conf import Config, get_config
 from .forms import remaining_message as _remaining
@@ -186,12 +186,16 @@ def refusal_response(
 
 
 def remaining_message(judged: Judged) -> str:
-    """ "3 attempts remaining." (or the lockout's message when refused); ""
-    when nothing is counted."""
+    """ "3 attempts remaining." (with the progressive delay "… You can try
+    again in 2 seconds.", or the lockout's message when refused); "" when
+    nothing is counted."""
     if judged.refused:
         return responses.lockout_message(judged.decision)
     if not judged.counted:
         return ""
+    wait = judged.decision.wait_seconds  # the progressive delay, if it is on
+    if wait:
+        return f"{_remaining(judged.tries_left)} {waiting.wait_text(wait)}"
     return _remaining(judged.tries_left)
 
 

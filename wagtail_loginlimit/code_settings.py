@@ -41,7 +41,7 @@ PREFIX_KEYS = {
 def parse_value(key: str, value: Any) -> Any:
     """One configuration value, validated and in the type `Config` holds."""
     label = key
-    if key in ("enabled", "require_request", "whitelist_only"):
+    if key in ("enabled", "require_request", "whitelist_only", "progressive_delay"):
         return validation.parse_bool(value, label=label)
     if key in ("allowed_retries", "allowed_lockouts"):
         return validation.parse_count(value, minimum=1, label=label)
@@ -73,7 +73,7 @@ def parse_value(key: str, value: Any) -> Any:
         return validation.parse_prefix(value, maximum=PREFIX_KEYS[key], label=label)
     if key in ("retention_days", "password_reset_limit"):
         return validation.parse_count(value, minimum=1, label=label)
-    if key == "password_reset_window":
+    if key in defaults.CODE_DURATION_KEYS:
         return validation.parse_duration(value, label=label)
     if key == "notify_recipients":
         return _parse_recipients(value)

@@ -39,6 +39,9 @@ class Config:
     allowed_lockouts: int = _PANEL["allowed_lockouts"]
     long_duration: timedelta = _seconds("long_duration")
     valid_duration: timedelta = _seconds("valid_duration")
+    progressive_delay: bool = _PANEL["progressive_delay"]
+    progressive_delay_base: timedelta = _seconds("progressive_delay_base")
+    progressive_delay_max: timedelta = _seconds("progressive_delay_max")
     ipv4_prefix: int = _PANEL["ipv4_prefix"]
     ipv6_prefix: int = _PANEL["ipv6_prefix"]
     network_retries: int = _PANEL["network_retries"]
@@ -73,6 +76,9 @@ class Config:
             long_duration=self.long_duration,
             valid_duration=self.valid_duration,
             network_retries=self.network_retries,
+            progressive_delay=self.progressive_delay,
+            delay_base=self.progressive_delay_base,
+            delay_max=self.progressive_delay_max,
         )
 
     @property
@@ -119,6 +125,8 @@ def _merge(code: CodeSettings, stored: tuple | None) -> Config:
         values["valid_duration"] = max(
             values["valid_duration"], values["lockout_duration"] * 2
         )
+    if "progressive_delay_max" in errors:
+        values["progressive_delay_max"] = values["progressive_delay_base"]
     for version in ("ipv4", "ipv6"):
         # A network never smaller than a client: the client's prefix wins.
         key = f"{version}_network_prefix"

@@ -40,6 +40,7 @@ RECORD_ATTR = "loginlimit"
 # Why a decision was made. Refused:
 LOCKED = policy.LOCKED  # locked out (HTTP 429)
 BUSY = policy.BUSY  # every try left is being checked by another request (429)
+DELAYED = policy.DELAYED  # too soon after the client's last failure (429)
 BLACKLISTED = "blacklisted"  # the address is on the blacklist (403)
 OUTSIDE_WHITELIST = "outside_whitelist"  # `whitelist_only`, and the address is
 # not on the whitelist (403)
@@ -103,6 +104,20 @@ class Decision:
     @property
     def busy(self) -> bool:
         return self.reason == BUSY
+
+    @property
+    def delayed(self) -> bool:
+        """Refused for a few seconds by the progressive delay, not locked out."""
+        return self.reason == DELAYED
+
+    @property
+    def wait_seconds(self) -> int | None:
+        """After a failure that left the client allowed: whole seconds before
+        its next try may come (the progressive delay); None: at once."""
+        until = self.verdict.wait_until
+        if until is None or until <= self.now:
+            return None
+        return policy.Verdict(DELAYED, 0, until).retry_after(self.now)
 
     @property
     def tries_left(self) -> int:

@@ -18,6 +18,9 @@ PANEL: dict[str, Any] = {
     "allowed_lockouts": 4,
     "long_duration": 86400,
     "valid_duration": 43200,
+    # After the k-th failure of a client its next try must wait
+    # progressive_delay_base * 2**(k-1) seconds, at most progressive_delay_max.
+    "progressive_delay": False,
     # Addresses counted as one client: the network of this many bits.
     "ipv4_prefix": 32,
     "ipv6_prefix": 64,
@@ -51,6 +54,9 @@ CODE_ONLY: dict[str, Any] = {
     # Where the counters live: "database" (the default database, or wherever
     # the database router sends FailureCounter) or "cache" (a Redis cache).
     "store": "database",
+    # The progressive delay's first wait and its cap, in seconds.
+    "progressive_delay_base": 1,
+    "progressive_delay_max": 300,
     # The Django cache (a key of CACHES) the "cache" store uses.
     "cache_alias": "default",
     # What a login gets while the store cannot be reached: "refuse" (HTTP 503)
@@ -72,3 +78,9 @@ CODE_ONLY: dict[str, Any] = {
 ALL: dict[str, Any] = {**PANEL, **CODE_ONLY}
 
 DURATION_KEYS = ("lockout_duration", "long_duration", "valid_duration")
+# Durations only code sets (seconds or `timedelta`, like the panel's).
+CODE_DURATION_KEYS = (
+    "password_reset_window",
+    "progressive_delay_base",
+    "progressive_delay_max",
+)

@@ -16,11 +16,13 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import ValidationError
+from django.utils.html import format_html
 from django.utils.translation import ngettext
 from wagtail.admin.forms.auth import LoginForm as WagtailLoginForm
 
+from . import waiting
 from .decision import status_of
-from .responses import lockout_message
+from .responses import page_message
 
 
 def remaining_message(tries_left: int) -> str:
@@ -30,10 +32,15 @@ def remaining_message(tries_left: int) -> str:
 
 
 class LoginLimitFormMixin:
-    """Adds "N attempts remaining" (or the lockout) to the invalid-login error.
+    """Adds "N attempts remaining" (or the lockout) to the invalid-login error,
+    and with the progressive delay how long to wait, counting down (the
+    form's `media` has the script; Wagtail's login page gets it from a hook).
 
     The same text whether or not the username exists: it comes from the count.
     """
+
+    class Media:
+        js = [waiting.SCRIPT]
 
     def get_invalid_login_error(self):
         error = super().get_invalid_login_error()
@@ -41,9 +48,15 @@ class LoginLimitFormMixin:
         if status is None or not (status.refused or status.counted):
             return error  # nothing counted (plugin off, whitelisted, store down)
         if status.refused:
-            return ValidationError(lockout_message(status), code="locked_out")
+            return ValidationError(page_message(status), code="locked_out")
         # One message, not two red boxes: the error and what is left.
         text = " ".join([*error.messages, remaining_message(status.tries_left)])
+        wait = status.wait_seconds
+        if wait:
+            # Safe HTML (the countdown): Django renders a form error as given.
+            return ValidationError(
+                format_html("{} {}", text, waiting.countdown(wait)), code=error.code
+            )
         return ValidationError(text, code=error.code)
 
 

@@ -183,7 +183,8 @@ class LoginLimitMiddleware:
             return None  # the view sends a signed-in person on
         AxesProxyHandler.update_request(request)
         judged = decision.decide(request, None, reserve=False, early=True)
-        if not judged.refused:
+        if not judged.refused or judged.delayed:
+            # A wait of seconds: the form is shown; a try too soon is refused.
             return None
         decision.ensure_record(request).decision = judged
         return responses.refusal_response(request)

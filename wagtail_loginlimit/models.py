@@ -96,6 +96,15 @@ class LoginLimitSettings(BaseGenericSetting):
         default=defaults.PANEL["valid_duration"],
         help_text=_("A client's count is forgotten after this long without a failure."),
     )
+    progressive_delay = models.BooleanField(
+        _("progressive delay"),
+        default=defaults.PANEL["progressive_delay"],
+        help_text=_(
+            "After each failed login the client must wait longer before its next "
+            "try, twice as long each time; a try that comes too early is refused "
+            "and not counted."
+        ),
+    )
     lockout_method = models.CharField(
         _("lock out by"),
         max_length=20,
@@ -224,6 +233,7 @@ class LoginLimitSettings(BaseGenericSetting):
                 FieldPanel("allowed_retries"),
                 FieldPanel("lockout_duration"),
                 FieldPanel("valid_duration"),
+                FieldPanel("progressive_delay"),
             ],
             heading=_("Lockouts"),
         ),
@@ -410,6 +420,7 @@ class LoginLimitSettings(BaseGenericSetting):
             "allowed_lockouts": max(1, raw["allowed_lockouts"]),
             "long_duration": _stored_duration(raw["long_duration"]),
             "valid_duration": _stored_duration(raw["valid_duration"]),
+            "progressive_delay": raw["progressive_delay"],
             **_stored_networks(raw),
             "lockout_method": raw["lockout_method"],
             "whitelist": validation.parse_access_list(

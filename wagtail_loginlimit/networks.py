@@ -7,8 +7,10 @@ keyed by the network's text ("198.51.100.0/24"), in the login's namespace. It
 follows the client's limits with `network_retries` as its allowed retries, and
 it is counted under every lockout method: the attack is the rotation of
 addresses, and a network's lockout never locks an account for everyone.
-A success does not forgive it (an attacker who owns one account must not
-wipe the count of the addresses around it); an unlock of the network does.
+A success forgives it only the failures against the account that signed in
+(the bounded tally of `policy`, as an address's counter): an attacker who owns
+one account wipes nothing of its guesses against others. An unlock of the
+network clears it.
 """
 
 from __future__ import annotations

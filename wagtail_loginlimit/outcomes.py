@@ -131,7 +131,9 @@ def _count(request, record, judged: Decision, credentials) -> None:
             mark_locked_out(request)  # axes' middleware answers with the page
             request.axes_credentials = credentials
     else:
-        verdict = policy.Verdict(policy.ALLOWED, shown.tries_left)
+        verdict = policy.Verdict(
+            policy.ALLOWED, shown.tries_left, wait_until=shown.wait_until
+        )
     record.decision = replace(judged, reason=verdict.status, now=now, verdict=verdict)
     write_failure_log(
         request, client, locked_out=bool(result.lockouts), entry_point=entry_point

@@ -11,6 +11,10 @@ the limit before the first failure is recorded. A pending try that never reports
 back (a crash, an `authenticate()` without `login()`) is forgotten after
 `PENDING_TTL`.
 
+With `progressive_delay`, the k-th failure of a client also makes its next
+try wait `delay_base * 2**(k-1)`, at most `delay_max` (`delay_after`): a try
+before then is refused (`DELAYED`) without a lockout, and nothing is counted.
+
 A counter of an IP also keeps a small tally of whose accounts its failures since
 the last lockout were made against (`TALLY_SIZE` accounts at most; failures
 against any further account are kept only in the count; see `forgive`). A successful login
@@ -39,10 +43,11 @@ TAG_LENGTH = 16
 ALLOWED = "allowed"
 LOCKED = "locked"
 BUSY = "busy"  # every remaining try is already being checked by another request
+DELAYED = "delayed"  # too soon after the last failure (progressive delay)
 
 
 def _seconds(key: str) -> timedelta:
-    return timedelta(seconds=defaults.PANEL[key])
+    return timedelta(seconds=defaults.ALL[key])
 
 
 @dataclass(frozen=True)
@@ -55,14 +60,22 @@ class Limits:
     # Failures of one network before it is locked out (0: not counted); a
     # network's counter follows these limits with this as its allowed retries.
     network_retries: int = defaults.PANEL["network_retries"]
+    # The wait before a client's next try after each failure (`delay_after`).
+    progressive_delay: bool = defaults.PANEL["progressive_delay"]
+    delay_base: timedelta = _seconds("progressive_delay_base")
+    delay_max: timedelta = _seconds("progressive_delay_max")
 
     @property
     def long_lockout_at(self) -> int:
         return self.allowed_retries * self.allowed_lockouts
 
     def for_network(self) -> Limits:
-        """The limits a network's counter follows (`networks.limits_for`)."""
-        return replace(self, allowed_retries=max(1, self.network_retries))
+        """The limits a network's counter follows (`networks.limits_for`).
+        No progressive delay: one client's failure must not make a whole
+        office wait."""
+        return replace(
+            self, allowed_retries=max(1, self.network_retries), progressive_delay=False
+        )
 
 
 @dataclass(frozen=True)
@@ -92,8 +105,12 @@ class Verdict:
 
     status: str
     tries_left: int
+    # Until when a refused client must wait (lockout, delay, busy).
     locked_until: datetime | None = None
     is_long: bool = False
+    # After a failure that left the client allowed: when its next try may
+    # come (the progressive delay), if it must wait.
+    wait_until: datetime | None = None
 
     @property
     def allowed(self) -> bool:
@@ -146,11 +163,33 @@ def lockout_count(failures: int, limits: Limits) -> int:
     return failures // limits.allowed_retries
 
 
+def delay_after(failures: int, limits: Limits) -> timedelta:
+    """The wait the `failures`-th failure imposes: the base, doubled for each
+    failure before it, never more than the cap (none without the delay)."""
+    if not limits.progressive_delay or failures < 1:
+        return timedelta(0)
+    # 2**40 seconds already dwarfs any cap: no overflow for a huge count.
+    seconds = limits.delay_base.total_seconds() * 2 ** min(failures - 1, 40)
+    return min(timedelta(seconds=seconds), limits.delay_max)
+
+
+def delayed_until(state: CounterState, limits: Limits) -> datetime | None:
+    """When the client's next try may come after its last failure (None: at
+    once)."""
+    if state.last_failure is None:
+        return None
+    wait = delay_after(state.failures, limits)
+    return state.last_failure + wait if wait else None
+
+
 def check(state: CounterState, now: datetime, limits: Limits) -> Verdict:
     """The verdict for a client whose state is already refreshed."""
     left = tries_left(state, limits)
     if state.locked_until is not None and state.locked_until > now:
         return Verdict(LOCKED, 0, state.locked_until, state.is_long)
+    wait_until = delayed_until(state, limits)
+    if wait_until is not None and wait_until > now:
+        return Verdict(DELAYED, left, wait_until)
     if state.pending >= left:
         return Verdict(BUSY, 0, (state.pending_since or now) + PENDING_TTL)
     return Verdict(ALLOWED, left - state.pending)

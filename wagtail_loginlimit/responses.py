@@ -13,10 +13,12 @@ from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 from wagtail.admin.views.account import password_reset_enabled
 
+from . import waiting
 from .decision import Decision, ensure_record, record_of, refused_by_something_else
 
 TEMPLATE = "wagtail_loginlimit/lockout.html"
@@ -39,6 +41,8 @@ def lockout_message(status: Decision) -> str:
         return unavailable_message()
     if status.locked_until is None:
         return _("Too many failed login attempts. Please try again later.")
+    if status.delayed:
+        return " ".join([too_soon(), waiting.wait_text(status.retry_after or 1)])
     wait = _wait(status)
     if status.busy:
         return _(
@@ -47,6 +51,19 @@ def lockout_message(status: Decision) -> str:
     return _("Too many failed login attempts. You can try again in %(duration)s.") % {
         "duration": wait
     }
+
+
+def too_soon() -> str:
+    return _("Too soon after a failed login.")
+
+
+def page_message(status: Decision) -> str:
+    """`lockout_message` for a page: the progressive delay's wait counts down."""
+    if status.delayed:
+        return format_html(
+            "{} {}", too_soon(), waiting.countdown(status.retry_after or 1)
+        )
+    return lockout_message(status)
 
 
 def unavailable_message() -> str:
@@ -73,22 +90,26 @@ def wants_json(request: HttpRequest) -> bool:
 def lockout_response(
     request: HttpRequest, status: Decision, template: str | None = None
 ) -> HttpResponse:
-    message = lockout_message(status)
     code = 403 if status.forbidden else 429
     if wants_json(request):
         response: HttpResponse = JsonResponse(
-            {"detail": message, "retry_after": status.retry_after}, status=code
+            {"detail": lockout_message(status), "retry_after": status.retry_after},
+            status=code,
         )
     else:
         admin = in_wagtail_admin(request)
         locked_until = status.locked_until
-        if locked_until is not None:
+        if locked_until is not None and not status.delayed:
             locked_until = timezone.localtime(locked_until)
+        else:
+            locked_until = None  # a wait of seconds: the countdown says it
         response = TemplateResponse(
             request,
             template or (TEMPLATE if admin else PUBLIC_TEMPLATE),
             {
-                "message": message,
+                "message": page_message(status),
+                "delayed": status.delayed,
+                "countdown_script": waiting.SCRIPT,
                 "retry_after": status.retry_after,
                 "locked_until": locked_until,
                 "ends_today": locked_until is not None

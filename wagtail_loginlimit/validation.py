@@ -297,4 +297,14 @@ def check_consistency(values: dict) -> dict[str, ValidationError]:
                 code="too_small",
                 params={"prefix": client, "key": f"{version}_prefix", "value": network},
             )
+    base = values.get("progressive_delay_base")
+    cap = values.get("progressive_delay_max")
+    if isinstance(base, timedelta) and isinstance(cap, timedelta) and cap < base:
+        errors["progressive_delay_max"] = ValidationError(
+            _(
+                "The longest progressive delay must be at least its first one "
+                "(progressive_delay_base)."
+            ),
+            code="too_short",
+        )
     return errors

@@ -134,6 +134,14 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "progressive_delay",
+                    models.BooleanField(
+                        default=False,
+                        help_text="After each failed login the client must wait longer before its next try, twice as long each time; a try that comes too early is refused and not counted.",
+                        verbose_name="progressive delay",
+                    ),
+                ),
+                (
                     "lockout_method",
                     models.CharField(
                         choices=[

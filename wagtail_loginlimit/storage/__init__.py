@@ -125,6 +125,8 @@ class FailureResult:
     failures: int  # the highest count among the client's counters
     tries_left: int
     lockouts: list[Lockout] = field(default_factory=list)
+    # When the client's next try may come (`progressive_delay`; None: at once).
+    wait_until: datetime | None = None
 
 
 def record_failure(
@@ -139,9 +141,12 @@ def record_failure(
         for outcome in store.add_failure(keys, now, limits, account):
             lockout = outcome.lockout
             count = lockout.failure_count if lockout else outcome.state.failures
+            rules = limits_for(outcome.key, limits)
             if not is_network(outcome.key):  # the client's count, not its network's
                 result.failures = max(result.failures, count)
-            rules = limits_for(outcome.key, limits)
+                until = policy.delayed_until(outcome.state, rules)
+                if until is not None and not lockout:
+                    result.wait_until = max(until, result.wait_until or until)
             result.tries_left = min(
                 result.tries_left, policy.tries_left(outcome.state, rules)
             )
