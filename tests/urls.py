@@ -16,6 +16,10 @@ from wagtail.api.v2.views import PagesAPIViewSet
 from wagtail.documents import urls as wagtaildocs_urls
 
 from wagtail_loginlimit import api
+from wagtail_loginlimit.drf import (
+    LoginLimitBasicAuthentication,
+    LoginLimitTokenAuthentication,
+)
 from wagtail_loginlimit.forms import LoginLimitAuthenticationForm
 
 BOX_PIN = "4242"
@@ -63,9 +67,22 @@ class WhoAmI(APIView):
 api_router = WagtailAPIRouter("wagtailapi")
 api_router.register_endpoint("pages", PagesAPIViewSet)
 
+# The same API behind this package's counted classes (wagtail_loginlimit.drf),
+# as a site sets them in REST_FRAMEWORK["DEFAULT_AUTHENTICATION_CLASSES"].
+COUNTED = [LoginLimitBasicAuthentication, LoginLimitTokenAuthentication]
+
+
+class CountedPagesAPIViewSet(PagesAPIViewSet):
+    authentication_classes = COUNTED
+
+
+counted_api_router = WagtailAPIRouter("wagtailapi_counted")
+counted_api_router.register_endpoint("pages", CountedPagesAPIViewSet)
+
 urlpatterns = [
     path("api/token/", csrf_exempt(api_token), name="api_token"),
     path("api/v2/", api_router.urls),
+    path("api/counted/v2/", counted_api_router.urls),
     path("api/auth-token/", obtain_auth_token, name="api_auth_token"),
     path("api/whoami/", WhoAmI.as_view(), name="api_whoami"),
     path("admin/", include(wagtailadmin_urls)),

@@ -31,7 +31,14 @@ from axes.handlers.proxy import AxesProxyHandler
 from django.http import HttpRequest, HttpResponse
 
 from . import decision, outcomes, policy, responses, storage, waiting
-from .clients import BUILT_IN, BY_LOCKOUT_METHOD, PASSWORD_RESET, EntryPoint
+from .clients import (
+    API_TOKEN,
+    BUILT_IN,
+    BY_LOCKOUT_METHOD,
+    PASSWORD_RESET,
+    SESSION_COOKIE,
+    EntryPoint,
+)
 from .conf import Config, get_config
 from .forms import remaining_message as _remaining
 
@@ -72,16 +79,24 @@ def entry_point(name: str | EntryPoint) -> EntryPoint:
     return _registered.get(name) or EntryPoint(name)
 
 
+# Entry points with limits of their own: the `Config` property that has them.
+_OWN_LIMITS = {
+    PASSWORD_RESET: "password_reset_limits",
+    API_TOKEN: "api_token_limits",
+    SESSION_COOKIE: "session_cookie_limits",
+}
+
+
 def _limits(request, entry: EntryPoint) -> policy.Limits | None:
-    """An entry point's own limits (password-reset requests), else None: the
-    configured ones."""
-    if entry.name != PASSWORD_RESET:
+    """An entry point's own limits (password-reset requests, API tokens,
+    session cookies), else None: the configured ones."""
+    if entry.name not in _OWN_LIMITS:
         return None
     try:
         config: Config = get_config(request)
     except storage.DATABASE_DOWN:
         return None  # `decide()` meets the same error and answers it
-    return config.password_reset_limits
+    return getattr(config, _OWN_LIMITS[entry.name])
 
 
 @dataclass(frozen=True)
@@ -122,19 +137,27 @@ class Judged:
 
 
 def check(
-    request: HttpRequest, entry: str | EntryPoint, *, key: str | None = None
+    request: HttpRequest,
+    entry: str | EntryPoint,
+    *,
+    key: str | None = None,
+    reserve: bool = True,
 ) -> Judged:
     """May this client try the secret of `entry` (for `key`: the account,
     address or object the secret belongs to) now? Call it before comparing
     the secret; if `refused`, answer with `refusal_response()` and compare
-    nothing."""
+    nothing.
+
+    `reserve=False` only reads (no write to the store): for a door asked on
+    every request, such as API tokens, whose secrets are too long for a
+    burst of parallel guesses to matter."""
     entry = entry_point(entry)
     # The address, path and agent django-axes records, as for a login.
     AxesProxyHandler.update_request(decision.django_request(request))
     judged = decision.decide(
         request,
         key,
-        reserve=True,
+        reserve=reserve,
         entry_point=entry,
         limits=_limits(request, entry),
     )

@@ -218,6 +218,8 @@ DOCUMENT_PASSWORD = "document_password"  # noqa: S105 (a name, no secret)
 PASSWORD_RESET = "password_reset"  # noqa: S105 (a name, no secret)
 PASSWORD_RESET_LINK = "password_reset_link"  # noqa: S105 (a name, no secret)
 PASSWORD_CHANGE = "password_change"  # noqa: S105 (a name, no secret)
+API_TOKEN = "api_token"  # noqa: S105 (a name, no secret)
+SESSION_COOKIE = "session_cookie"
 
 # What an entry point's counters are counted by: the client's IP, the key the
 # attempt names (an account, an address, a page's restriction), both together,
@@ -281,5 +283,7 @@ BUILT_IN = {
         EntryPoint(PASSWORD_RESET, BY_IP_OR_KEY),
         EntryPoint(PASSWORD_RESET_LINK, BY_IP),
         EntryPoint(PASSWORD_CHANGE, BY_KEY),
+        EntryPoint(API_TOKEN, BY_IP),
+        EntryPoint(SESSION_COOKIE, BY_IP),
     )
 }

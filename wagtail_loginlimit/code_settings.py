@@ -45,7 +45,12 @@ def parse_value(key: str, value: Any) -> Any:
         return validation.parse_bool(value, label=label)
     if key in ("allowed_retries", "allowed_lockouts"):
         return validation.parse_count(value, minimum=1, label=label)
-    if key in ("deactivate_after", "notify_email_after", "network_retries"):
+    if key in (
+        "deactivate_after",
+        "notify_email_after",
+        "network_retries",
+        "session_cookie_retries",
+    ):
         return validation.parse_count(value, minimum=0, label=label)
     if key in DURATION_KEYS:
         return validation.parse_duration(value, label=label)
@@ -71,7 +76,7 @@ def parse_value(key: str, value: Any) -> Any:
         return validation.parse_digest(value)
     if key in PREFIX_KEYS:
         return validation.parse_prefix(value, maximum=PREFIX_KEYS[key], label=label)
-    if key in ("retention_days", "password_reset_limit"):
+    if key in ("retention_days", "password_reset_limit", "api_token_retries"):
         return validation.parse_count(value, minimum=1, label=label)
     if key in defaults.CODE_DURATION_KEYS:
         return validation.parse_duration(value, label=label)

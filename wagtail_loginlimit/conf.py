@@ -10,7 +10,7 @@ combination of code settings and stored values, so a login parses nothing.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from functools import lru_cache
 from typing import Any
@@ -64,6 +64,8 @@ class Config:
     require_request: bool = _CODE["require_request"]
     password_reset_limit: int = _CODE["password_reset_limit"]
     password_reset_window: timedelta = timedelta(seconds=_CODE["password_reset_window"])
+    api_token_retries: int = _CODE["api_token_retries"]
+    session_cookie_retries: int = _CODE["session_cookie_retries"]
     # `identify(typed, request) -> str | None`, imported (see `users.account_key`).
     identify_account: Callable[[str, Any], str | None] | None = None
 
@@ -79,6 +81,27 @@ class Config:
             progressive_delay=self.progressive_delay,
             delay_base=self.progressive_delay_base,
             delay_max=self.progressive_delay_max,
+        )
+
+    @property
+    def api_token_limits(self) -> Limits:
+        """Rejected API tokens: the configured lockouts, after
+        `api_token_retries` failures (and no progressive delay: a script
+        retries at once)."""
+        return replace(
+            self.limits,
+            allowed_retries=self.api_token_retries,
+            progressive_delay=False,
+        )
+
+    @property
+    def session_cookie_limits(self) -> Limits:
+        """Session cookies that name no session: the configured lockouts,
+        after `session_cookie_retries` of them."""
+        return replace(
+            self.limits,
+            allowed_retries=max(1, self.session_cookie_retries),
+            progressive_delay=False,
         )
 
     @property

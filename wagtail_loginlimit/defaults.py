@@ -69,6 +69,14 @@ CODE_ONLY: dict[str, Any] = {
     # within `password_reset_window` (seconds); more are refused (429).
     "password_reset_limit": 3,
     "password_reset_window": 3600,
+    # API tokens rejected per IP before that IP's tokens are refused (the
+    # `api_token` entry point, `wagtail_loginlimit.drf`): higher than a
+    # login's, so a script with a stale token does not lock a team's API out
+    # at once; in its own namespace, so it never costs a login try.
+    "api_token_retries": 20,
+    # Session cookies naming no session, per IP, before the address is locked
+    # out at `session_cookie` (`session_cookies`); 0: not counted.
+    "session_cookie_retries": 100,
     # A dotted path to `identify(typed, request) -> str | None`: the account
     # key (its username) counted for what was typed, e.g. an email address;
     # None or "" counts what was typed (see `users.account_key`).

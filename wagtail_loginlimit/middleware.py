@@ -39,6 +39,7 @@ from . import (
     privacy,
     request_context,
     responses,
+    session_cookies,
 )
 from .handler import LoginLimitHandler, username_of
 
@@ -111,7 +112,9 @@ class LoginLimitMiddleware:
         refuse_undecodable_form(request)
         try:
             with request_context.handling(request):
-                return self.get_response(request)
+                response = self.get_response(request)
+                session_cookies.count_if_forged(request)
+                return response
         finally:
             outcomes.release_unsettled(request)
 
@@ -119,7 +122,10 @@ class LoginLimitMiddleware:
         refuse_undecodable_form(request)
         try:
             with request_context.handling(request):
-                return await self.get_response(request)
+                response = await self.get_response(request)
+                if session_cookies.names_no_session(request):
+                    await sync_to_async(session_cookies.count_if_forged)(request)
+                return response
         finally:
             if outcomes.has_unsettled(request):
                 await sync_to_async(outcomes.release_unsettled)(request)

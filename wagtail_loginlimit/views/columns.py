@@ -129,6 +129,8 @@ ENTRY_POINT_LABELS = {
     "password_reset": _("Password reset"),
     "password_reset_link": _("Password reset link"),
     "password_change": _("Password change"),
+    "api_token": _("API token"),
+    "session_cookie": _("Session cookie"),
 }
 
 
