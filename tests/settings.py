@@ -26,6 +26,9 @@ INSTALLED_APPS = [
     "wagtail.api.v2",
     "rest_framework",
     "rest_framework.authtoken",
+    # Two-factor codes (wagtail_loginlimit.otp, tests/test_otp.py).
+    "django_otp",
+    "django_otp.plugins.otp_static",
     "wagtail.users",
     "wagtail.admin",
     "wagtail.documents",
@@ -56,6 +59,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "wagtail_loginlimit.middleware.LoginLimitMiddleware",
     "axes.middleware.AxesMiddleware",

@@ -5,6 +5,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
+from django_otp.views import LoginView as OTPLoginView
 from rest_framework.authentication import RemoteUserAuthentication
 from rest_framework.authtoken.views import obtain_auth_token
 from rest_framework.response import Response
@@ -21,6 +22,10 @@ from wagtail_loginlimit.drf import (
     LoginLimitTokenAuthentication,
 )
 from wagtail_loginlimit.forms import LoginLimitAuthenticationForm
+from wagtail_loginlimit.otp import (
+    LoginLimitOTPAuthenticationForm,
+    LoginLimitOTPTokenForm,
+)
 
 BOX_PIN = "4242"
 
@@ -83,6 +88,16 @@ urlpatterns = [
     path("api/token/", csrf_exempt(api_token), name="api_token"),
     path("api/v2/", api_router.urls),
     path("api/counted/v2/", counted_api_router.urls),
+    # django-otp's two-step login with the counted forms (docs/entry-points.md).
+    path(
+        "otp/login/",
+        OTPLoginView.as_view(
+            otp_authentication_form=LoginLimitOTPAuthenticationForm,
+            otp_token_form=LoginLimitOTPTokenForm,
+            template_name="wagtail_loginlimit/public/login.html",
+        ),
+        name="otp_login",
+    ),
     path("api/auth-token/", obtain_auth_token, name="api_auth_token"),
     path("api/whoami/", WhoAmI.as_view(), name="api_whoami"),
     path("admin/", include(wagtailadmin_urls)),

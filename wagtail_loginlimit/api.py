@@ -35,6 +35,7 @@ from .clients import (
     API_TOKEN,
     BUILT_IN,
     BY_LOCKOUT_METHOD,
+    OTP,
     PASSWORD_RESET,
     SESSION_COOKIE,
     EntryPoint,
@@ -84,6 +85,7 @@ _OWN_LIMITS = {
     PASSWORD_RESET: "password_reset_limits",
     API_TOKEN: "api_token_limits",
     SESSION_COOKIE: "session_cookie_limits",
+    OTP: "otp_limits",
 }
 
 

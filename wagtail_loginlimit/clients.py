@@ -220,6 +220,7 @@ PASSWORD_RESET_LINK = "password_reset_link"  # noqa: S105 (a name, no secret)
 PASSWORD_CHANGE = "password_change"  # noqa: S105 (a name, no secret)
 API_TOKEN = "api_token"  # noqa: S105 (a name, no secret)
 SESSION_COOKIE = "session_cookie"
+OTP = "otp"
 
 # What an entry point's counters are counted by: the client's IP, the key the
 # attempt names (an account, an address, a page's restriction), both together,
@@ -285,5 +286,6 @@ BUILT_IN = {
         EntryPoint(PASSWORD_CHANGE, BY_KEY),
         EntryPoint(API_TOKEN, BY_IP),
         EntryPoint(SESSION_COOKIE, BY_IP),
+        EntryPoint(OTP, BY_KEY),
     )
 }

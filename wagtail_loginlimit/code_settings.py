@@ -76,7 +76,12 @@ def parse_value(key: str, value: Any) -> Any:
         return validation.parse_digest(value)
     if key in PREFIX_KEYS:
         return validation.parse_prefix(value, maximum=PREFIX_KEYS[key], label=label)
-    if key in ("retention_days", "password_reset_limit", "api_token_retries"):
+    if key in (
+        "retention_days",
+        "password_reset_limit",
+        "api_token_retries",
+        "otp_retries",
+    ):
         return validation.parse_count(value, minimum=1, label=label)
     if key in defaults.CODE_DURATION_KEYS:
         return validation.parse_duration(value, label=label)

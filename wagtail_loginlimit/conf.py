@@ -66,6 +66,7 @@ class Config:
     password_reset_window: timedelta = timedelta(seconds=_CODE["password_reset_window"])
     api_token_retries: int = _CODE["api_token_retries"]
     session_cookie_retries: int = _CODE["session_cookie_retries"]
+    otp_retries: int = _CODE["otp_retries"]
     # `identify(typed, request) -> str | None`, imported (see `users.account_key`).
     identify_account: Callable[[str, Any], str | None] | None = None
 
@@ -102,6 +103,14 @@ class Config:
             self.limits,
             allowed_retries=max(1, self.session_cookie_retries),
             progressive_delay=False,
+        )
+
+    @property
+    def otp_limits(self) -> Limits:
+        """Two-factor codes: `otp_retries` wrong codes per account, then the
+        configured lockouts."""
+        return replace(
+            self.limits, allowed_retries=self.otp_retries, progressive_delay=False
         )
 
     @property

@@ -77,6 +77,9 @@ CODE_ONLY: dict[str, Any] = {
     # Session cookies naming no session, per IP, before the address is locked
     # out at `session_cookie` (`session_cookies`); 0: not counted.
     "session_cookie_retries": 100,
+    # Wrong two-factor codes per account (django-otp, `otp`) before its
+    # second step is locked out; the lockouts follow the configured ones.
+    "otp_retries": 5,
     # A dotted path to `identify(typed, request) -> str | None`: the account
     # key (its username) counted for what was typed, e.g. an email address;
     # None or "" counts what was typed (see `users.account_key`).

@@ -131,6 +131,7 @@ ENTRY_POINT_LABELS = {
     "password_change": _("Password change"),
     "api_token": _("API token"),
     "session_cookie": _("Session cookie"),
+    "otp": _("Two-factor code"),
 }
 
 
