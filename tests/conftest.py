@@ -127,6 +127,9 @@ def pytest_report_header(config):
     if once_per_run_elsewhere():
         names = ", ".join(path.name for path in ONCE_PER_RUN)
         lines.append(f"{names}: deselected (run once per tox run, {ONCE_PER_RUN_ENV})")
+    if browser_tests_elsewhere():
+        names = ", ".join(path.name for path in BROWSER)
+        lines.append(f"{names}: deselected (run once per Wagtail version)")
     return lines
 
 
@@ -157,10 +160,22 @@ ONCE_PER_RUN = [
     )
 ]
 ONCE_PER_RUN_ENV = "py311-django52-sqlite"
+# The pages in real Chromium depend on the admin's markup, so on the Wagtail
+# version, not on Django's nor the store: tox runs them with Wagtail 8
+# (py311-django52-sqlite) and the 7.4 LTS (py311-django52-wagtail74), and sets
+# LOGINLIMIT_BROWSER_TESTS=elsewhere in the other envs.
+BROWSER = [
+    Path(__file__).with_name(name)
+    for name in ("test_browser.py", "test_admin_browser.py")
+]
 
 
 def once_per_run_elsewhere() -> bool:
     return os.environ.get("LOGINLIMIT_ONCE_PER_RUN", "") == "elsewhere"
+
+
+def browser_tests_elsewhere() -> bool:
+    return os.environ.get("LOGINLIMIT_BROWSER_TESTS", "") == "elsewhere"
 
 
 def _deselect(config, items, paths) -> None:
@@ -171,8 +186,9 @@ def _deselect(config, items, paths) -> None:
 
 
 def pytest_collection_modifyitems(config, items):
-    """Deselect the race tests outside a `postgres` run (see `RACES`) and the
-    once-per-run tests where tox runs them elsewhere (`ONCE_PER_RUN`); and
+    """Deselect the race tests outside a `postgres` run (see `RACES`), the
+    once-per-run tests and the browser tests where tox runs them elsewhere
+    (`ONCE_PER_RUN`, `BROWSER`); and
     when LOGINLIMIT_TEST_STORE names a server that is not installed (outside
     CI), skip everything, saying why, rather than test another store
     silently."""
@@ -182,6 +198,8 @@ def pytest_collection_modifyitems(config, items):
         _deselect(config, items, {RACES})
     if once_per_run_elsewhere():
         _deselect(config, items, set(ONCE_PER_RUN))
+    if browser_tests_elsewhere():
+        _deselect(config, items, set(BROWSER))
     reason = getattr(django_settings, "TEST_STORE_SKIP", "")
     if reason:
         for item in items:
