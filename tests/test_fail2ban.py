@@ -240,6 +240,23 @@ def test_other_entry_points_are_matched_alike(
     assert fail2ban_regex(security_logfile, "aggressive") == [ATTACKER] * 5
 
 
+def test_stale_session_cookies_are_banned_only_at_their_lockout(
+    db, client, settings, clock, security_logfile, fail2ban_regex
+):
+    """Session cookies that name no session: their failure lines are ignored
+    (a whole office's after a session reset), their lockout is matched."""
+    import secrets
+
+    settings.WAGTAIL_LOGINLIMIT = {"session_cookie_retries": 5}
+    for _ in range(5):
+        client.cookies[settings.SESSION_COOKIE_NAME] = secrets.token_hex(16)
+        client.get("/admin/", REMOTE_ADDR=ATTACKER)
+    lines = log_lines(security_logfile)
+    assert sum(" failure " in line for line in lines) == 5
+    assert fail2ban_regex(security_logfile) == []
+    assert fail2ban_regex(security_logfile, "lockout") == [ATTACKER]
+
+
 def test_network_bans_count_a_rotating_attacker_as_one(
     attack, settings, security_logfile, fail2ban_regex
 ):
