@@ -112,6 +112,8 @@ def test_the_progressive_delay_counts_down(browser, live_server, settings):
     timer = page.locator(".loginlimit-countdown")
     assert timer.inner_text() in ("2:00", "1:59")
     assert timer.get_attribute("role") == "timer"
+    # Not read out every second inside the page's status region.
+    assert timer.get_attribute("aria-live") == "off"
     page.clock.run_for(12_000)
     assert timer.inner_text() in ("1:48", "1:47")
 

@@ -24,7 +24,7 @@ DJANGO_ADMIN_LOGIN = "/django-admin/login/"
 # What the page says, and the figures the script counts down.
 COUNTDOWN = (
     'You can try again in <span class="loginlimit-countdown" role="timer" '
-    'data-loginlimit-countdown="{}">{}</span>.'
+    'aria-live="off" data-loginlimit-countdown="{}">{}</span>.'
 )
 
 

@@ -34,9 +34,11 @@ def wait_text(seconds: int) -> str:
 
 def countdown(seconds: int) -> SafeString:
     """ "You can try again in 0:04." with the figures in a live countdown;
-    the script puts "You can try again now." in its place at the end."""
+    the script puts "You can try again now." in its place at the end. The
+    figures are not read out each second (`aria-live="off"`, inside the
+    page's message region); the closing sentence is."""
     timer = format_html(
-        '<span class="loginlimit-countdown" role="timer" '
+        '<span class="loginlimit-countdown" role="timer" aria-live="off" '
         'data-loginlimit-countdown="{}">{}</span>',
         seconds,
         clock(seconds),
