@@ -130,3 +130,38 @@ def test_the_progressive_delay_counts_down(browser, live_server, settings):
     page.clock.run_for(121_000)
     assert "You can try again now." in page.locator(".messages").inner_text()
     assert page.locator(".loginlimit-countdown").count() == 0
+
+
+def test_an_owner_locked_out_by_strangers_gets_back_in_on_a_known_device(
+    browser, live_server, settings
+):
+    """Under `username`, wrong passwords from another browser lock the name
+    out for 24 hours (every lockout long here, so the stranger needs no
+    waits); that browser is refused even with the right password, while the
+    owner's browser, which signed in before, gets in."""
+    settings.WAGTAIL_LOGINLIMIT = {"lockout_method": "username", "allowed_lockouts": 1}
+    get_user_model().objects.create_superuser("editor", password=PASSWORD)
+    url = f"{live_server.url}/admin/login/"
+
+    owner = browser.new_context()
+    page = owner.new_page()
+    page.goto(url)
+    sign_in(page, url, PASSWORD)
+    assert page.url.rstrip("/").endswith("/admin"), "the sign-in itself failed"
+    device = [c for c in owner.cookies() if c["name"] == "loginlimit_device"]
+    assert device and device[0]["httpOnly"] and device[0]["sameSite"] == "Lax"
+    owner.clear_cookies(name="sessionid")  # signed out; the device cookie stays
+
+    stranger = browser.new_context().new_page()
+    stranger.goto(url)
+    for _ in range(4):
+        sign_in(stranger, url, "wrong")
+    assert "try again in 1\xa0day" in stranger.locator(".messages").inner_text()
+    stranger.goto(url)
+    sign_in(stranger, url, PASSWORD)
+    assert stranger.locator("h1").inner_text() == "Too many login attempts"
+
+    page.goto(url)
+    sign_in(page, url, PASSWORD)
+    assert page.url.rstrip("/").endswith("/admin"), page.locator("body").inner_text()
+    owner.close()

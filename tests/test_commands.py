@@ -19,7 +19,7 @@ from django.core.management import CommandError, call_command
 from wagtail import hooks
 
 from wagtail_loginlimit import storage
-from wagtail_loginlimit.models import FailureCounter, Lockout
+from wagtail_loginlimit.models import FailureCounter, KnownDevice, Lockout
 
 ROOT = Path(__file__).resolve().parent.parent
 ATTACKER = "203.0.113.7"
@@ -283,6 +283,8 @@ def counts():
         "counter rows": FailureCounter.objects.count(),
         # ...and the counters of whichever store the run uses.
         "counters": len(storage.counters()),
+        # The admin's browser, unused for 100 days.
+        "known devices": KnownDevice.objects.count(),
     }
 
 
@@ -307,13 +309,15 @@ def test_purge_deletes_only_what_is_older_than_the_days(history):
         # Three clients and their network (198.51.100.0/24).
         "counter rows": 4 if rows else 0,
         "counters": 4,
+        "known devices": 1,
     }
     output = run("loginlimit_purge", "--days", "30")
-    deleted = 7 if rows else 6
+    deleted = 8 if rows else 7
     assert f"Deleted {deleted} records older than 2025-05-10T12:00:00+00:00." in output
     assert "axes.AccessFailureLog: 4" in output
     assert "wagtail_loginlimit.Lockout: 1" in output
     assert f"wagtail_loginlimit.FailureCounter: {1 if rows else 0}" in output
+    assert "wagtail_loginlimit.KnownDevice: 1" in output
     assert counts() == {
         "failures": 5,
         "access": 0,
@@ -321,6 +325,7 @@ def test_purge_deletes_only_what_is_older_than_the_days(history):
         "lockouts": 1,
         "counter rows": 3 if rows else 0,
         "counters": 3 if rows else 4,
+        "known devices": 0,
     }
     # The active lockout is untouched and still refuses.
     assert Lockout.objects.active().get().ip_address == "198.51.100.3"
@@ -329,7 +334,7 @@ def test_purge_deletes_only_what_is_older_than_the_days(history):
 def test_purge_dry_run_deletes_nothing(history):
     before = counts()
     output = run("loginlimit_purge", "--days", "30", "--dry-run")
-    assert f"Dry run: {7 if counters_are_rows() else 6} records older than" in output
+    assert f"Dry run: {8 if counters_are_rows() else 7} records older than" in output
     assert counts() == before
 
 

@@ -98,11 +98,12 @@ def window_start(user, now: datetime, config: Config) -> datetime:
 def count_failures(user, now: datetime, config: Config, *, enough: int) -> int:
     """The failed logins against `user` in its window, from axes' failure log
     (the handler writes one row per counted failure; refused tries have none).
-    Failures from whitelisted IPs are logged but never count. Stops at
-    `enough`."""
+    Failures from whitelisted IPs and from the account's known devices are
+    logged but never count. Stops at `enough`."""
     rows = AccessFailureLog.objects.filter(
         username=user.get_username(),
         attempt_time__gt=window_start(user, now, config),
+        loginlimit_known_device__isnull=True,  # the owner's own browsers
     )
     if not config.whitelist.networks:
         return rows.count()
@@ -270,7 +271,10 @@ def reactivate(
 
 
 def _after_reactivation(user, records, by, reason: str, request) -> None:
-    _forget(user, by=by, request=request)
+    if reason != Deactivation.REACTIVATED_KNOWN_DEVICE:
+        # The owner signing in from a known device lifts nobody's lockout:
+        # whoever made the account inactive stays locked out.
+        _forget(user, by=by, request=request)
     _announce_reactivation(user, records, by=by, reason=reason, request=request)
 
 

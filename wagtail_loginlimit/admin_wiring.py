@@ -15,6 +15,7 @@ from wagtail.admin.staticfiles import versioned_static
 from . import audit_log, dashboard, permissions, urls, waiting
 from .models import Lockout, LoginLimitSettings
 from .views.fixed_limits import all_fixed_in_code
+from .views.forget_devices import listing_button
 from .views.lockout_history import LockoutURLFinder
 from .views.reactivate import ReactivateBulkAction
 from .views.unlock import UnlockBulkAction
@@ -107,3 +108,4 @@ register_admin_url_finder(Lockout, LockoutURLFinder)  # Site history → the loc
 hooks.register("register_bulk_action", UnlockBulkAction)
 hooks.register("register_bulk_action", ReactivateBulkAction)
 hooks.register("construct_homepage_panels", dashboard.add_panel)
+hooks.register("register_user_listing_buttons", listing_button)

@@ -26,6 +26,7 @@ LOCKOUT = "wagtail_loginlimit.lockout"
 UNLOCK = "wagtail_loginlimit.unlock"
 DEACTIVATE = "wagtail_loginlimit.deactivate"
 REACTIVATE = "wagtail_loginlimit.reactivate"
+FORGET_DEVICES = "wagtail_loginlimit.forget_devices"
 
 
 def _when(value: Any) -> str:
@@ -111,7 +112,23 @@ class ReactivateFormatter(LogFormatter):
             return _("Account reactivated from the command line")
         if reason == "user_edit":
             return _("Account made active in the user editor")
+        if reason == "known_device":
+            return _("Account reactivated by a sign-in from a known device")
         return _("Account reactivated")
+
+
+class ForgetDevicesFormatter(LogFormatter):
+    label = _("Known devices forgotten")
+
+    def format_message(self, log_entry) -> str:
+        count = (log_entry.data or {}).get("count")
+        if not isinstance(count, int):
+            return _("Known devices forgotten")
+        return ngettext(
+            "%(count)s known device forgotten",
+            "%(count)s known devices forgotten",
+            count,
+        ) % {"count": count}
 
 
 def register_actions(actions) -> None:
@@ -120,6 +137,7 @@ def register_actions(actions) -> None:
     actions.register_action(UNLOCK)(UnlockFormatter)
     actions.register_action(DEACTIVATE)(DeactivateFormatter)
     actions.register_action(REACTIVATE)(ReactivateFormatter)
+    actions.register_action(FORGET_DEVICES)(ForgetDevicesFormatter)
 
 
 def _lockout_data(lockout) -> dict[str, Any]:
@@ -214,3 +232,8 @@ def log_reactivation(user, by=None, *, reason: str = "", **data: Any):
     """`by` (an admin, or None for a command) made `user` active again."""
     data = {**data, "reason": reason}
     return wagtail_log(user, REACTIVATE, user=by, data=data)
+
+
+def log_forgotten_devices(user, count: int, by=None):
+    """`by` (an admin, or None for a command) forgot `user`'s known devices."""
+    return wagtail_log(user, FORGET_DEVICES, user=by, data={"count": count})

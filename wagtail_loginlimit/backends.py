@@ -12,6 +12,10 @@ async path, and usable where a site's other code and tests expect a backend.
   warning says so, once per process. With `"require_request": True` in
   `WAGTAIL_LOGINLIMIT` it raises axes' `AxesBackendRequestParameterRequired`
   instead, as axes' own backend does.
+- A deactivated account's owner signing in from one of its known devices
+  with the right password makes the account active again (`known_devices`):
+  deactivation never shuts out the owner's own browsers. Nobody else's
+  lockout is lifted by it.
 - `get_user()` hands the session's user id to the next backend, so a session
   that names this backend (`client.force_login(user,
   settings.AUTHENTICATION_BACKENDS[0])`, which Wagtail's `WagtailPageTestCase`
@@ -30,7 +34,9 @@ from django.conf import settings
 from django.contrib.auth import load_backend
 from django.core.exceptions import PermissionDenied
 
+from . import accounts, decision
 from .code_settings import code_settings, code_value
+from .models import Deactivation
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +54,24 @@ def warn_without_request() -> None:
         '"require_request": True in WAGTAIL_LOGINLIMIT to refuse such calls. '
         "(Said once per process.)"
     )
+
+
+def reactivate_for_known_device(request, password) -> None:
+    """The attempt comes from a known device of an account this plugin
+    deactivated, and the password is right: make the account active, so that
+    the backends after this one let the owner in. (One extra password check,
+    only in this case.)"""
+    judged = decision.status_of(request)
+    device = judged.device if judged is not None else None
+    if device is None or password is None:
+        return
+    user = device.user
+    if user.is_active or not accounts.deactivated().filter(user=user).exists():
+        return  # active, or made inactive by an admin: not ours to undo
+    if user.check_password(password):
+        accounts.reactivate(
+            user, reason=Deactivation.REACTIVATED_KNOWN_DEVICE, request=request
+        )
 
 
 class LoginLimitBackend(AxesStandaloneBackend):
@@ -68,6 +92,7 @@ class LoginLimitBackend(AxesStandaloneBackend):
             super().authenticate(
                 request, username=username, password=password, **kwargs
             )
+            reactivate_for_known_device(request, password)
         if isinstance(username, str) and "\x00" in username:
             # No account can have a NUL in its name, and PostgreSQL refuses the
             # lookup with an exception: count it as a failure, check nothing.

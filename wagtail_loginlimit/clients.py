@@ -28,6 +28,10 @@ SCOPE_PAIR = "ip_and_username"
 # The network a client's address belongs to (`network_retries`): counted
 # besides the client under every lockout method, keyed by the network's text.
 SCOPE_NETWORK = "network"
+# One known device of one account (`known_devices`): counted instead of the
+# account's username, so that failures from elsewhere never lock it out. Keyed
+# like a pair: the device's tag in the place of the IP group, the username.
+SCOPE_DEVICE = "known_device"
 SCOPES_BY_METHOD = {
     METHOD_IP: (SCOPE_IP,),
     METHOD_USERNAME: (SCOPE_USERNAME,),

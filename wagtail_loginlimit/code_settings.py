@@ -50,6 +50,7 @@ def parse_value(key: str, value: Any) -> Any:
         "notify_email_after",
         "network_retries",
         "session_cookie_retries",
+        "known_devices",
     ):
         return validation.parse_count(value, minimum=0, label=label)
     if key in DURATION_KEYS:

@@ -67,6 +67,8 @@ class Config:
     api_token_retries: int = _CODE["api_token_retries"]
     session_cookie_retries: int = _CODE["session_cookie_retries"]
     otp_retries: int = _CODE["otp_retries"]
+    known_devices: int = _CODE["known_devices"]
+    known_device_age: timedelta = timedelta(seconds=_CODE["known_device_age"])
     # `identify(typed, request) -> str | None`, imported (see `users.account_key`).
     identify_account: Callable[[str, Any], str | None] | None = None
 

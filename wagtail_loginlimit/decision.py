@@ -22,10 +22,20 @@ from typing import Any
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import clients, networks, policy, request_context, security_log, storage
+from . import (
+    clients,
+    known_devices,
+    networks,
+    policy,
+    request_context,
+    security_log,
+    storage,
+)
 from .clients import (
     LOGIN_ENTRY,
+    SCOPE_DEVICE,
     SCOPE_IP,
+    SCOPE_USERNAME,
     ClientIdentity,
     CounterKey,
     EntryPoint,
@@ -73,6 +83,8 @@ class Decision:
     # The rules this attempt is counted by (`config.limits` unless the entry
     # point has its own).
     limits: policy.Limits | None = None
+    # The account's known device the attempt comes from (`known_devices`).
+    device: Any = None
 
     @property
     def allowed(self) -> bool:
@@ -232,14 +244,20 @@ def identity(
 
 
 def keys_for(
-    client: ClientIdentity, config: Config, entry_point: EntryPoint | None = None
+    client: ClientIdentity,
+    config: Config,
+    entry_point: EntryPoint | None = None,
+    device: Any = None,
 ) -> tuple[CounterKey, ...]:
     """The counters the attempt counts under; scopes that count a username are
     left out when no username was given (there is nothing to count them by).
 
     A login naming a whitelisted username is counted by its IP instead of by
     the name alone: the owner can never be locked out by name, and a guesser
-    still runs into the limit of its own address."""
+    still runs into the limit of its own address. A login from one of the
+    account's known `device`s is counted by that device instead of by the
+    name alone: failures from elsewhere never lock it out, and it can lock
+    only itself out. (Its address, or the pair, is counted as anyone's.)"""
     method = config.lockout_method
     login = entry_point is None or entry_point.is_login
     if login and config.whitelist.has_username(client.username):
@@ -247,7 +265,36 @@ def keys_for(
     keys = counter_keys(client, method, entry_point)
     if not client.username:
         keys = [key for key in keys if key.scope == SCOPE_IP]
+    if login and device is not None and client.username:
+        by_name = [key for key in keys if key.scope == SCOPE_USERNAME]
+        if by_name:
+            keys = [key for key in keys if key not in by_name]
+            keys.append(device_key(client, device))
     return tuple(keys)
+
+
+def device_key(client: ClientIdentity, device: Any) -> CounterKey:
+    """The counter of one known device of the client's account."""
+    return CounterKey(scope=SCOPE_DEVICE, ip_group=device.tag, username=client.username)
+
+
+def known_device(request: Any, client: ClientIdentity) -> Any:
+    """The account's known device `request` comes from (None: a stranger),
+    looked up once per request and account. A database that cannot answer
+    makes the device a stranger; the rest of the decision says what the
+    store's state means."""
+    if not client.username or request is None:
+        return None
+    record = ensure_record(request)
+    found = record.extra.setdefault("known_devices", {})
+    if client.raw_username not in found:
+        try:
+            found[client.raw_username] = known_devices.find(
+                django_request(request), client.raw_username
+            )
+        except storage.DATABASE_DOWN:
+            found[client.raw_username] = None
+    return found[client.raw_username]
 
 
 def is_trusted(client: ClientIdentity, config: Config) -> bool:
@@ -331,7 +378,9 @@ def decide(
         return Decision(BLACKLISTED, now, client, verdict=_SHUT, **door)
     if config.whitelist_only and not is_trusted(client, config):
         return Decision(OUTSIDE_WHITELIST, now, client, verdict=_SHUT, **door)
-    keys = keys_for(client, config, entry_point)
+    if login:
+        door["device"] = known_device(request, client)
+    keys = keys_for(client, config, entry_point, door.get("device"))
     whitelisted = is_trusted(client, config)
     if whitelisted or not keys:
         decision = Decision(EXEMPT, now, client, keys, **door)

@@ -80,6 +80,11 @@ CODE_ONLY: dict[str, Any] = {
     # Wrong two-factor codes per account (django-otp, `otp`) before its
     # second step is locked out; the lockouts follow the configured ones.
     "otp_retries": 5,
+    # Known devices (`known_devices`): browsers remembered per account, the
+    # oldest forgotten past this many; 0 turns known devices off.
+    "known_devices": 10,
+    # Seconds a known device is remembered after its last sign-in (90 days).
+    "known_device_age": 7_776_000,
     # A dotted path to `identify(typed, request) -> str | None`: the account
     # key (its username) counted for what was typed, e.g. an email address;
     # None or "" counts what was typed (see `users.account_key`).
@@ -94,4 +99,5 @@ CODE_DURATION_KEYS = (
     "password_reset_window",
     "progressive_delay_base",
     "progressive_delay_max",
+    "known_device_age",
 )

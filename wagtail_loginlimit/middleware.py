@@ -33,6 +33,7 @@ from django.urls import Resolver404, resolve
 
 from . import (
     decision,
+    known_devices,
     outcomes,
     password_reset,
     password_views,
@@ -96,6 +97,15 @@ def _csrf_exempt(request: HttpRequest) -> bool:
     return getattr(match.func, "csrf_exempt", False)
 
 
+def send_device_cookie(request: HttpRequest, response: HttpResponse) -> None:
+    """A login made the browser a known device (`known_devices`): send its
+    new cookie with the response."""
+    record = decision.record_of(request)
+    value = record.extra.pop(known_devices.COOKIE_NAME, None) if record else None
+    if value is not None:
+        known_devices.set_cookie(request, response, value)
+
+
 class LoginLimitMiddleware:
     sync_capable = True
     async_capable = True
@@ -114,6 +124,7 @@ class LoginLimitMiddleware:
             with request_context.handling(request):
                 response = self.get_response(request)
                 session_cookies.count_if_forged(request)
+                send_device_cookie(request, response)
                 return response
         finally:
             outcomes.release_unsettled(request)
@@ -125,6 +136,7 @@ class LoginLimitMiddleware:
                 response = await self.get_response(request)
                 if session_cookies.names_no_session(request):
                     await sync_to_async(session_cookies.count_if_forged)(request)
+                send_device_cookie(request, response)
                 return response
         finally:
             if outcomes.has_unsettled(request):

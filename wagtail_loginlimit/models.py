@@ -25,6 +25,7 @@ from .clients import (
     METHOD_IP_AND_USERNAME,
     METHOD_IP_OR_USERNAME,
     METHOD_USERNAME,
+    SCOPE_DEVICE,
     SCOPE_IP,
     SCOPE_NETWORK,
     SCOPE_PAIR,
@@ -55,6 +56,7 @@ SCOPE_CHOICES = [
     (SCOPE_USERNAME, _("Username")),
     (SCOPE_PAIR, _("IP address and username")),
     (SCOPE_NETWORK, _("Network")),
+    (SCOPE_DEVICE, _("Known device")),
 ]
 
 
@@ -574,8 +576,8 @@ class Lockout(models.Model):
         ip = self.ip_group or self.ip_address or ""
         if self.scope == SCOPE_USERNAME:
             return self.username
-        if self.scope == SCOPE_PAIR:
-            return f"{self.username} @ {ip}"
+        if self.scope in (SCOPE_PAIR, SCOPE_DEVICE):
+            return f"{self.username} @ {ip}"  # a device: "alice @ device:7"
         return ip  # an IP group, or a network (`ip_group` holds its text)
 
     @property
@@ -601,10 +603,12 @@ class Deactivation(models.Model):
     REACTIVATED_ADMIN = "admin"
     REACTIVATED_COMMAND = "command"
     REACTIVATED_USER_EDIT = "user_edit"
+    REACTIVATED_KNOWN_DEVICE = "known_device"
     REACTIVATE_REASON_CHOICES = [
         (REACTIVATED_ADMIN, _("Reactivated by an administrator")),
         (REACTIVATED_COMMAND, _("Reactivated from the command line")),
         (REACTIVATED_USER_EDIT, _("Made active in the user's account settings")),
+        (REACTIVATED_KNOWN_DEVICE, _("Signed in from a known device")),
     ]
 
     user = models.ForeignKey(
@@ -703,3 +707,55 @@ class SentDigest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.frequency} {self.period_start.isoformat()}"
+
+
+class KnownDevice(models.Model):
+    """A browser that signed in to an account (`known_devices`). The browser
+    holds a random token in a signed cookie; only the token's SHA-256 is kept
+    here, so this table gives nobody a working cookie. `auth_hash` is the
+    account's session hash when the device was last used: a password change
+    alters it, which voids the device (as it signs the account's sessions out)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="loginlimit_known_devices",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    auth_hash = models.CharField(max_length=128)
+    created_at = models.DateTimeField(_("first sign-in"))
+    last_used_at = models.DateTimeField(_("last sign-in"), db_index=True)
+
+    class Meta:
+        verbose_name = _("known device")
+        verbose_name_plural = _("known devices")
+        ordering = ["-last_used_at"]
+
+    def __str__(self) -> str:
+        return f"{self.user} #{self.pk}"
+
+    @property
+    def tag(self) -> str:
+        """What the device's counter is keyed by in the place of an IP group."""
+        return f"device:{self.pk}"
+
+
+class KnownDeviceFailure(models.Model):
+    """Marks a row of django-axes' failure log as a failure from one of the
+    account's known devices: such failures never count towards the account's
+    deactivation. Deleted with the row (`loginlimit_purge`)."""
+
+    failure = models.OneToOneField(
+        "axes.AccessFailureLog",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="loginlimit_known_device",
+    )
+
+    class Meta:
+        verbose_name = _("failure from a known device")
+        verbose_name_plural = _("failures from known devices")
+
+    def __str__(self) -> str:
+        return str(self.failure_id)

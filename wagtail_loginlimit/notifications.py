@@ -20,7 +20,13 @@ from django.utils import timezone, translation
 from wagtail.admin.utils import get_admin_base_url
 
 from . import security_log
-from .clients import SCOPE_NETWORK, SCOPE_PAIR, SCOPE_USERNAME, ClientIdentity
+from .clients import (
+    SCOPE_DEVICE,
+    SCOPE_NETWORK,
+    SCOPE_PAIR,
+    SCOPE_USERNAME,
+    ClientIdentity,
+)
 from .conf import Config
 from .models import Lockout
 
@@ -93,8 +99,8 @@ def who(lockout: Lockout, client: ClientIdentity) -> str:
     username = security_log.printable(client.raw_username or lockout.username)
     if lockout.scope == SCOPE_USERNAME:
         return username
-    if lockout.scope == SCOPE_PAIR:
-        return f"{username} @ {ip}"
+    if lockout.scope in (SCOPE_PAIR, SCOPE_DEVICE):
+        return f"{username} @ {ip}"  # a device: the account, where it failed
     if lockout.scope == SCOPE_NETWORK:
         return lockout.ip_group  # the whole network is locked, not one address
     return ip

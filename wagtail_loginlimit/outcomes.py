@@ -17,7 +17,16 @@ from axes.signals import user_locked_out
 from django.db import DatabaseError
 from django.utils import timezone
 
-from . import accounts, denied, events, notifications, policy, security_log, storage
+from . import (
+    accounts,
+    denied,
+    events,
+    known_devices,
+    notifications,
+    policy,
+    security_log,
+    storage,
+)
 from .clients import (
     LOGIN_ENTRY,
     SCOPE_NETWORK,
@@ -35,6 +44,7 @@ from .decision import (
     network_keys,
     record_of,
 )
+from .models import KnownDeviceFailure
 
 logger = logging.getLogger(__name__)
 
@@ -135,13 +145,25 @@ def _count(request, record, judged: Decision, credentials) -> None:
             policy.ALLOWED, shown.tries_left, wait_until=shown.wait_until
         )
     record.decision = replace(judged, reason=verdict.status, now=now, verdict=verdict)
-    write_failure_log(
+    row = write_failure_log(
         request, client, locked_out=bool(result.lockouts), entry_point=entry_point
     )
     _announce_failure(request, client, config, rules, result, entry_point)
-    if entry_point.is_login:
+    if entry_point.is_login and judged.device is not None:
+        # The owner's own browser: never a step towards deactivation.
+        _mark_known_device_failure(row)
+    elif entry_point.is_login:
         # Per account, whatever the lockout method: may deactivate it.
         accounts.deactivate_if_due(client, config, request)
+
+
+def _mark_known_device_failure(row: AccessFailureLog | None) -> None:
+    if row is None:
+        return
+    try:
+        KnownDeviceFailure.objects.create(failure=row)
+    except DatabaseError:
+        logger.exception("Could not mark a failed login as a known device's.")
 
 
 def _announce_failure(
@@ -232,7 +254,8 @@ def record_success(request: Any, user) -> None:
     if judged.config is None or not judged.config.enabled or judged.client is None:
         return
     client = identity(request, user.get_username(), judged.config)
-    keys = keys_for(client, judged.config)
+    _remember_device(request, record, user, judged.device)
+    keys = keys_for(client, judged.config, device=judged.device)
     if not keys:
         return
     keys = (*keys, *network_keys(client, judged.config))
@@ -253,6 +276,18 @@ def record_success(request: Any, user) -> None:
         )
         event.user = user
         events.emit(event)
+
+
+def _remember_device(request, record, user, device) -> None:
+    """Make the browser a known device of the account (a new token, sent by
+    `LoginLimitMiddleware` with the response). Never breaks the login."""
+    try:
+        cookie = known_devices.remember(request, user, device)
+    except DatabaseError:
+        logger.exception("Could not remember the device a login came from.")
+        return
+    if cookie is not None:
+        record.extra[known_devices.COOKIE_NAME] = cookie
 
 
 def _forgive(
@@ -325,14 +360,15 @@ def has_unsettled(request: Any) -> bool:
 
 def write_failure_log(
     request, client, *, locked_out: bool, entry_point: EntryPoint = LOGIN_ENTRY
-) -> None:
+) -> AccessFailureLog | None:
     """One row in django-axes' failure log (what the reports and deactivation
     read) per counted or whitelisted failure; refused tries have none. Another
     entry point's key (an address, a restriction) is no username: its rows
     have none, so that they never count towards an account's deactivation;
-    their path says where they were tried."""
+    their path says where they were tried. Returns the row (None if it could
+    not be written)."""
     try:
-        AccessFailureLog.objects.create(
+        return AccessFailureLog.objects.create(
             username=client.raw_username if entry_point.is_login else None,
             ip_address=client.ip_address,
             user_agent=getattr(request, "axes_user_agent", "")[:255],
@@ -343,3 +379,4 @@ def write_failure_log(
         )
     except DatabaseError:
         logger.exception("Could not write the failed login to axes' failure log.")
+        return None

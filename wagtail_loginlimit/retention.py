@@ -1,5 +1,6 @@
 """Retention: delete what is older than the retention period — axes' attempts,
-access and failure logs, ended lockouts and counters nobody counts any more.
+access and failure logs, ended lockouts and counters nobody counts any more —
+and the known devices unused for longer than `known_device_age`.
 
 Nothing that still counts is deleted, whatever the number of days: the cutoff
 never comes later than the valid window (`valid_duration`), active lockouts are
@@ -19,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from wagtail.models import ModelLogEntry
 
-from . import audit_log
+from . import audit_log, known_devices
 from .conf import get_config
 from .models import FailureCounter, Lockout
 from .policy import PENDING_TTL
@@ -89,6 +90,8 @@ def purge_querysets(cutoff: datetime, now: datetime) -> dict[str, QuerySet]:
             Q(last_failure__isnull=True) | Q(last_failure__lt=cutoff),
             Q(pending=0) | Q(pending_since__isnull=True) | Q(pending_since__lt=idle),
         ),
+        # Browsers that have not signed in for `known_device_age`.
+        "wagtail_loginlimit.KnownDevice": known_devices.expired(now),
     }
 
 

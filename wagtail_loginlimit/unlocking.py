@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from . import audit_log, events, networks, policy, storage
 from .clients import (
+    SCOPE_DEVICE,
     SCOPE_IP,
     SCOPE_NETWORK,
     SCOPE_PAIR,
@@ -89,7 +90,8 @@ def _reset_scope(lockout: Lockout) -> dict[str, str]:
         return {"ip_group": lockout.ip_group}
     if lockout.scope == SCOPE_USERNAME:
         return {"username": lockout.username}
-    if lockout.scope == SCOPE_PAIR:
+    if lockout.scope in (SCOPE_PAIR, SCOPE_DEVICE):
+        # A known device's counter is keyed like a pair: its tag, the username.
         return {"ip_group": lockout.ip_group, "username": lockout.username}
     raise ValueError(f"Unknown lockout scope {lockout.scope!r}")
 

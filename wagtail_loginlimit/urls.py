@@ -9,6 +9,7 @@ from .views.active_lockouts import ActiveLockoutsView
 from .views.deactivated_accounts import DeactivatedAccountsView
 from .views.failed_logins import FailedLoginsView
 from .views.fixed_limits import FixedLimitsView
+from .views.forget_devices import ForgetDevicesView
 from .views.lockout_history import LockoutHistoryView
 
 app_name = "wagtail_loginlimit"
@@ -36,4 +37,10 @@ urlpatterns = [
     *_report("deactivated-accounts/", DeactivatedAccountsView, "deactivated_accounts"),
     # Settings → Login limits when code fixes every limit (read-only).
     path("limits/", FixedLimitsView.as_view(), name="fixed_limits"),
+    # "Forget known devices" of one account (from the user listing).
+    path(
+        "accounts/<str:user_id>/forget-devices/",
+        ForgetDevicesView.as_view(),
+        name="forget_devices",
+    ),
 ]

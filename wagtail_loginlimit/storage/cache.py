@@ -34,7 +34,14 @@ from django.core.cache import caches
 from django.core.exceptions import ImproperlyConfigured
 
 from .. import policy
-from ..clients import SCOPE_IP, SCOPE_NETWORK, SCOPE_PAIR, SCOPE_USERNAME, CounterKey
+from ..clients import (
+    SCOPE_DEVICE,
+    SCOPE_IP,
+    SCOPE_NETWORK,
+    SCOPE_PAIR,
+    SCOPE_USERNAME,
+    CounterKey,
+)
 from ..models import FailureCounter
 from ..networks import limits_for
 from . import base
@@ -206,7 +213,7 @@ class CacheStore(base.CounterStore):
         """The sets a counter is listed in: a pair's counter, and any counter
         of an entry point other than the login (its key does not follow from
         the IP group or username alone)."""
-        if key.scope != SCOPE_PAIR and not key.entry_point:
+        if key.scope not in (SCOPE_PAIR, SCOPE_DEVICE) and not key.entry_point:
             return []
         names = []
         if key.ip_group:
@@ -284,6 +291,10 @@ class CacheStore(base.CounterStore):
                 *(CounterKey(SCOPE_NETWORK, net, None) for net in scopes.ip_groups),
                 *(CounterKey(SCOPE_USERNAME, None, name) for name in scopes.usernames),
                 *(CounterKey(SCOPE_PAIR, group, name) for group, name in scopes.pairs),
+                *(
+                    CounterKey(SCOPE_DEVICE, group, name)
+                    for group, name in scopes.pairs
+                ),
             ]
             indexes = sorted(
                 {self.ip_index(group) for group in scopes.ip_groups}
@@ -292,7 +303,10 @@ class CacheStore(base.CounterStore):
         else:
             ip_group, username = match.ip_group, match.username
             if ip_group is not None and username is not None:
-                return [CounterKey(SCOPE_PAIR, ip_group, username).digest], {}
+                return [
+                    CounterKey(scope, ip_group, username).digest
+                    for scope in (SCOPE_PAIR, SCOPE_DEVICE)  # a device: like a pair
+                ], {}
             if ip_group is not None:
                 # A network's counter is keyed by its text as an IP group is.
                 own = [

@@ -19,7 +19,7 @@ from django.db import router, transaction
 from django.db.models import Q
 
 from .. import policy
-from ..clients import SCOPE_PAIR, CounterKey
+from ..clients import SCOPE_DEVICE, SCOPE_PAIR, CounterKey
 from ..models import FailureCounter
 from ..networks import limits_for
 from . import base
@@ -82,7 +82,9 @@ def _scopes_q(scopes: base.Scopes) -> Q:
     digests, partial = [], defaultdict(list)
     for group, username in sorted(scopes.pairs):
         if group and username:
+            # A pair's, or a known device's (keyed like a pair).
             digests.append(CounterKey(SCOPE_PAIR, group, username).digest)
+            digests.append(CounterKey(SCOPE_DEVICE, group, username).digest)
         else:
             partial[group].append(username)
     if digests:

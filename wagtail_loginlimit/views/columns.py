@@ -18,7 +18,7 @@ from wagtail.admin.ui.tables import (
 )
 from wagtail.admin.widgets.button import ListingButton
 
-from ..models import SCOPE_IP, SCOPE_NETWORK, SCOPE_PAIR, SCOPE_USERNAME
+from ..models import SCOPE_DEVICE, SCOPE_IP, SCOPE_NETWORK, SCOPE_PAIR, SCOPE_USERNAME
 
 # Cells that must stay on one line (an IP address, a date, a button): the
 # table then scrolls sideways in its container instead of breaking them.
@@ -76,7 +76,7 @@ def failed_logins_url(lockout) -> str:
     ip = lockout.ip_group or lockout.ip_address
     if lockout.scope in (SCOPE_IP, SCOPE_PAIR, SCOPE_NETWORK) and ip:
         query["ip"] = ip
-    if lockout.scope in (SCOPE_USERNAME, SCOPE_PAIR) and lockout.username:
+    if lockout.scope in (SCOPE_USERNAME, SCOPE_PAIR, SCOPE_DEVICE) and lockout.username:
         query["username"] = lockout.username
     base = reverse("wagtail_loginlimit:failed_logins")
     return f"{base}?{urlencode(query)}" if query else base
