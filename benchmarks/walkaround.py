@@ -48,7 +48,11 @@ LOGIN = "/admin/login/"
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 PACE = 0.15  # virtual seconds between two tries: 24,000 an hour
 HOUR = 3600.0
-FALLBACK_WAIT = 1200.0  # a refusal without Retry-After (plain axes)
+FALLBACK_WAIT = 1200.0
+# The form's message for a try without a passed challenge (`challenge`).
+CHALLENGED = (
+    "Confirm that you are a person"  # a refusal without Retry-After (plain axes)
+)
 # Refusals in a row after which a rotating attacker stops moving on and waits:
 # more than a /24 holds, so a whole pass over the /24 was refused. A refusal is
 # not always a try wasted (the try that locks an address out is answered 429
@@ -148,13 +152,18 @@ class Result:
     tries: int = 0
     virtual_seconds: float = 0.0
     statuses: dict[int, int] = field(default_factory=dict)
+    # Stopped at the challenge: no further check within the valid window, so
+    # `checks` is the hour's (not extrapolated).
+    challenged: bool = False
 
     @property
     def capped(self) -> bool:
-        return self.virtual_seconds < HOUR
+        return self.virtual_seconds < HOUR and not self.challenged
 
     @property
     def per_hour(self) -> float:
+        if self.challenged:
+            return float(self.checks)
         return self.checks * HOUR / max(self.virtual_seconds, PACE)
 
 
@@ -228,6 +237,12 @@ def attack(
             result.statuses.get(response.status_code, 0) + 1
         )
         clock += PACE
+        if CHALLENGED in response.text:
+            # The account's budget is spent (or attack mode is on): every
+            # further try must solve the challenge, which this attacker does
+            # not. Nothing more is checked within the valid window.
+            result.challenged = True
+            break
         refused = response.status_code in (403, 429)
         refused_in_a_row = refused_in_a_row + 1 if refused else 0
         if refused and (not scenario.rotates or refused_in_a_row >= GIVE_UP_AFTER):

@@ -288,22 +288,36 @@ def _empty_default_cache():
 
 def client_counters(**match) -> list:
     """The stored counters of clients (`storage.counters`), without the
-    networks' (`network_retries`), which count the same failures again."""
+    networks' (`network_retries`) and the accounts' budgets
+    (`account_budget`), which count the same failures again."""
     from wagtail_loginlimit import storage
-    from wagtail_loginlimit.clients import SCOPE_NETWORK
+    from wagtail_loginlimit.clients import ACCOUNT_BUDGET, SCOPE_NETWORK
 
-    return [c for c in storage.counters(**match) if c.scope != SCOPE_NETWORK]
+    return [
+        c
+        for c in storage.counters(**match)
+        if c.scope != SCOPE_NETWORK and c.entry_point != ACCOUNT_BUDGET
+    ]
 
 
 def no_account_counters() -> bool:
     """Deactivation keeps nothing per account: the only counters are those of
-    the scopes the lockout method counts, and the networks'."""
+    the scopes the lockout method counts, the networks', and the account
+    budgets' (one per existing account attacked, `account_budget`)."""
     from wagtail_loginlimit import storage
-    from wagtail_loginlimit.clients import SCOPE_NETWORK, SCOPES_BY_METHOD
+    from wagtail_loginlimit.clients import (
+        ACCOUNT_BUDGET,
+        SCOPE_NETWORK,
+        SCOPES_BY_METHOD,
+    )
     from wagtail_loginlimit.conf import get_config
 
     config = get_config()
     counted = set(SCOPES_BY_METHOD[config.lockout_method])
     if config.network_retries:
         counted.add(SCOPE_NETWORK)
-    return {counter.scope for counter in storage.counters()} <= counted
+    return {
+        counter.scope
+        for counter in storage.counters()
+        if counter.entry_point != ACCOUNT_BUDGET
+    } <= counted

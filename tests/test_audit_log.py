@@ -153,6 +153,8 @@ def test_settings_changes_appear_in_site_history(admin_client):
             "enabled": "on",
             "lockout_method": "ip",
             "allowed_retries": "5",
+            "captcha_after": "0",
+            "attack_threshold": "0",
             "lockout_duration_0": "20",
             "lockout_duration_1": "60",
             "valid_duration_0": "12",

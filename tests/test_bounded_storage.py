@@ -54,9 +54,17 @@ def test_a_client_is_one_counter_however_often_it_tries(login, user, clock):
     for _ in range(60):
         login("editor", ip=A)
 
-    # One counter for the client, one for its network (`network_retries`).
-    counters = {c.scope: (c.ip_group, c.failures) for c in storage.counters()}
-    assert counters == {"ip": (A, 4), "network": (NETWORK_OF_A, 4)}
+    # One counter for the client, one for its network (`network_retries`),
+    # one for the account's budget (`account_budget`).
+    counters = {
+        c.entry_point or c.scope: (c.ip_group or c.username, c.failures)
+        for c in storage.counters()
+    }
+    assert counters == {
+        "ip": (A, 4),
+        "network": (NETWORK_OF_A, 4),
+        "account_budget": ("editor", 4),
+    }
     # Refused tries are neither counted nor logged: four failures, four rows.
     assert AccessFailureLog.objects.count() == 4
     assert Lockout.objects.count() == 1
@@ -84,6 +92,9 @@ def test_the_failure_log_grows_with_time_not_attempts_and_purge_bounds_it(
         "long_duration": 3 * 3600,
         "valid_duration": 4 * 3600,
         "retention_days": 1,
+        # The lockouts alone, without the account's budget, which would make
+        # this attacker (no challenge solved) stop being counted at all.
+        "account_budget": 0,
     }
     cycles = 16  # two days of long lockouts
     for _ in range(cycles):

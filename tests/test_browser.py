@@ -165,3 +165,64 @@ def test_an_owner_locked_out_by_strangers_gets_back_in_on_a_known_device(
     sign_in(page, url, PASSWORD)
     assert page.url.rstrip("/").endswith("/admin"), page.locator("body").inner_text()
     owner.close()
+
+
+def test_a_locked_out_owner_gets_back_in_through_the_emailed_link(
+    browser, live_server, settings, mailoutbox
+):
+    """On a browser that never signed in: the lockout page's "Email me a
+    sign-in link", the link opened in that browser, its button pressed, and
+    the password then works while the name stays locked for others."""
+    import re
+
+    settings.WAGTAIL_LOGINLIMIT = {"lockout_method": "username", "allowed_lockouts": 1}
+    get_user_model().objects.create_superuser(
+        "editor", email="editor@example.com", password=PASSWORD
+    )
+    url = f"{live_server.url}/admin/login/"
+    page = browser.new_context().new_page()
+    page.goto(url)
+    for _ in range(4):
+        sign_in(page, url, "wrong")
+    assert page.locator("h1").inner_text() == "Too many login attempts"
+    page.get_by_label("Username").fill("editor")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Email me a sign-in link").click()
+    assert "a sign-in link is on its way" in page.locator(".messages").inner_text()
+
+    [message] = mailoutbox
+    [link] = re.findall(r"https?://\S+", message.body)
+    page.goto(link.replace("http://testserver", live_server.url))
+    with page.expect_navigation():
+        page.get_by_role("button", name="Yes, this browser").click()
+    assert "This browser is now known" in page.locator(".messages").inner_text()
+
+    page.goto(url)
+    sign_in(page, url, PASSWORD)
+    assert page.url.rstrip("/").endswith("/admin"), page.locator("body").inner_text()
+
+
+def test_the_challenge_appears_after_captcha_after_failures_and_is_solved(
+    browser, live_server, settings
+):
+    """The vendored ALTCHA widget in real Chromium: it appears after the
+    failure that reaches `captcha_after`, is ticked with the keyboard, solves
+    its proof of work, and the right password then signs in."""
+    settings.WAGTAIL_LOGINLIMIT = {"captcha_after": 1, "challenge_cost": 1000}
+    get_user_model().objects.create_superuser("editor", password=PASSWORD)
+    url = f"{live_server.url}/admin/login/"
+    page = browser.new_context().new_page()
+    page.goto(url)
+    assert page.locator("altcha-widget").count() == 0
+    sign_in(page, url, "wrong")
+    widget = page.locator("altcha-widget")
+    assert widget.count() == 1
+    checkbox = widget.get_by_role("checkbox")
+    checkbox.focus()
+    page.keyboard.press("Space")
+    page.wait_for_function(
+        "() => document.querySelector('input[name=loginlimit_challenge]')?.value",
+        timeout=30_000,
+    )
+    sign_in(page, url, PASSWORD)
+    assert page.url.rstrip("/").endswith("/admin"), page.locator("body").inner_text()

@@ -197,8 +197,9 @@ def test_unlock_all(lock_out):
     lock_out(ip="198.51.100.1")
     lock_out(ip="198.51.100.2")
     output = run("loginlimit_unlock", "--all")
-    # Two clients' counts and their network's (198.51.100.0/24).
-    assert "Lifted 2 lockouts. Forgot 3 failed-login counts." in output
+    # Two clients' counts, their network's (198.51.100.0/24) and the name's
+    # budget (`account_budget`).
+    assert "Lifted 2 lockouts. Forgot 4 failed-login counts." in output
     assert not Lockout.objects.active().exists()
     assert storage.counters() == []
 
@@ -306,25 +307,26 @@ def test_purge_deletes_only_what_is_older_than_the_days(history):
         "access": 1,
         "attempts": 1,
         "lockouts": 2,
-        # Three clients and their network (198.51.100.0/24).
-        "counter rows": 4 if rows else 0,
-        "counters": 4,
+        # Three clients, their network (198.51.100.0/24) and the three
+        # names' budgets (`account_budget`).
+        "counter rows": 7 if rows else 0,
+        "counters": 7,
         "known devices": 1,
     }
     output = run("loginlimit_purge", "--days", "30")
-    deleted = 8 if rows else 7
+    deleted = 9 if rows else 7
     assert f"Deleted {deleted} records older than 2025-05-10T12:00:00+00:00." in output
     assert "axes.AccessFailureLog: 4" in output
     assert "wagtail_loginlimit.Lockout: 1" in output
-    assert f"wagtail_loginlimit.FailureCounter: {1 if rows else 0}" in output
+    assert f"wagtail_loginlimit.FailureCounter: {2 if rows else 0}" in output
     assert "wagtail_loginlimit.KnownDevice: 1" in output
     assert counts() == {
         "failures": 5,
         "access": 0,
         "attempts": 1,
         "lockouts": 1,
-        "counter rows": 3 if rows else 0,
-        "counters": 3 if rows else 4,
+        "counter rows": 5 if rows else 0,
+        "counters": 5 if rows else 7,
         "known devices": 0,
     }
     # The active lockout is untouched and still refuses.
@@ -334,7 +336,7 @@ def test_purge_deletes_only_what_is_older_than_the_days(history):
 def test_purge_dry_run_deletes_nothing(history):
     before = counts()
     output = run("loginlimit_purge", "--days", "30", "--dry-run")
-    assert f"Dry run: {8 if counters_are_rows() else 7} records older than" in output
+    assert f"Dry run: {9 if counters_are_rows() else 7} records older than" in output
     assert counts() == before
 
 
@@ -358,9 +360,10 @@ def test_purge_keeps_what_the_valid_window_still_counts(db, login, clock, settin
     clock.shift(timedelta(days=5))
     output = run("loginlimit_purge", "--days", "1")
     assert "The valid window is longer than the retention period" in output
-    assert {c.scope: c.failures for c in storage.counters()} == {
+    assert {c.entry_point or c.scope: c.failures for c in storage.counters()} == {
         "ip": 1,
         "network": 1,
+        "account_budget": 1,
     }
     assert b"2 attempts remaining" in login("someone").content
 

@@ -257,6 +257,23 @@ def test_stale_session_cookies_are_banned_only_at_their_lockout(
     assert fail2ban_regex(security_logfile, "lockout") == [ATTACKER]
 
 
+def test_a_locked_out_owner_asking_for_sign_in_links_is_not_banned(
+    db, client, settings, security_logfile, fail2ban_regex
+):
+    """Requests for an emailed sign-in link are counted (per IP and name) but
+    are no guesses: only the lockout they reach is matched."""
+    for n in range(4):
+        client.post(
+            "/admin/login/",
+            {"loginlimit_sign_in_link": f"name{n}"},
+            REMOTE_ADDR=ATTACKER,
+        )
+    lines = log_lines(security_logfile)
+    assert sum(" failure " in line and "entry=sign_in_link" in line for line in lines)
+    assert fail2ban_regex(security_logfile) == []
+    assert fail2ban_regex(security_logfile, "lockout") == [ATTACKER]
+
+
 def test_network_bans_count_a_rotating_attacker_as_one(
     attack, settings, security_logfile, fail2ban_regex
 ):

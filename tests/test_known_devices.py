@@ -107,6 +107,25 @@ def test_the_owners_known_device_signs_in_while_strangers_lock_the_name(
     assert post(Client(), "chief", PASSWORD, ip="198.51.100.21").status_code == 429
 
 
+def test_a_lockout_of_the_address_the_owner_shares_does_not_refuse_its_known_device(
+    configure, owner
+):
+    """Under the default `ip`: a guesser behind the owner's office NAT locks
+    the address out (and, from around it, the network); the owner's browser
+    still signs in, the guesser stays refused."""
+    configure(lockout_method="ip", network_retries=8)
+    browser = signed_in_browser()
+    guesser = Client()
+    for n in range(4):
+        post(guesser, f"name{n}")  # from HOME: the address locks
+    for n in range(4):
+        post(guesser, f"other{n}", ip=f"203.0.113.{100 + n}")  # the /24 locks
+    assert post(guesser, "chief", PASSWORD).status_code == 429
+    assert post(Client(), "chief", PASSWORD, ip="203.0.113.200").status_code == 429
+    assert post(browser, "chief", PASSWORD).status_code == 302
+    assert post(guesser, "chief", PASSWORD).status_code == 429
+
+
 def test_a_known_device_that_fails_too_often_is_locked_out_on_its_own(configure, owner):
     """Under `username`: the owner's own typos lock only that browser; the
     owner's other browser and strangers are not locked by them."""

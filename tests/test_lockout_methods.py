@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from tests.conftest import PASSWORD, START
 from wagtail_loginlimit import storage
+from wagtail_loginlimit.clients import ACCOUNT_BUDGET, counter_keys
 from wagtail_loginlimit.clients import ClientIdentity as LoginClient
-from wagtail_loginlimit.clients import counter_keys
 from wagtail_loginlimit.models import Lockout, LoginLimitSettings
 from wagtail_loginlimit.policy import Limits
 
@@ -130,9 +130,18 @@ def test_each_method_keeps_one_counter_per_client(
         fail(login, 4, username="Editor")
         clock.shift(timedelta(minutes=20))
     fail(login, 3, username="Editor")
-    stored = sorted(storage.counters(), key=lambda counter: counter.scope)
+    every = storage.counters()
+    stored = sorted(
+        (c for c in every if c.entry_point != ACCOUNT_BUDGET),
+        key=lambda counter: counter.scope,
+    )
     assert [(c.scope, c.ip_group, c.username) for c in stored] == counters
     assert [c.failures for c in stored] == [15] * len(counters)
+    # And one for the account's budget (`account_budget`), whatever the method.
+    budget = [
+        (c.username, c.failures) for c in every if c.entry_point == ACCOUNT_BUDGET
+    ]
+    assert budget == [("editor", 15)]
 
 
 def test_ip_or_username_shows_the_stricter_count(configure, login, user):
@@ -304,9 +313,10 @@ def test_successful_login_resets_the_count(client, login, user):
     assert login("editor", password=PASSWORD).status_code == 302
     client.logout()
     assert remaining(login("editor")) == 3
-    counters = {counter.scope: counter.failures for counter in storage.counters()}
-    # The network forgives the account's share too (tests/test_networks.py).
-    assert counters == {"ip": 1, "network": 1}
+    counters = {c.entry_point or c.scope: c.failures for c in storage.counters()}
+    # The network forgives the account's share too (tests/test_networks.py),
+    # and the account's budget starts again with the new failure.
+    assert counters == {"ip": 1, "network": 1, "account_budget": 1}
 
 
 def test_unlock_resets_the_count(login, user, hasher_calls):

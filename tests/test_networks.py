@@ -170,7 +170,11 @@ def test_whitelisted_range_counts_on_no_network(limits, login, user, clock):
     assert not storage.counters()
     # An address of the network outside the whitelisted half is counted.
     assert login("nobody", ip="198.51.100.200").status_code == 200
-    assert {c.scope for c in storage.counters()} == {"ip", SCOPE_NETWORK}
+    assert {c.entry_point or c.scope for c in storage.counters()} == {
+        "ip",
+        SCOPE_NETWORK,
+        "account_budget",  # the name's budget (`account_budget`)
+    }
 
 
 def test_blacklisted_address_refused_as_before(limits, login, user):

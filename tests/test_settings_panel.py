@@ -33,6 +33,8 @@ PANELS = {
         "lockout_duration",
         "valid_duration",
         "progressive_delay",
+        "captcha_after",
+        "attack_threshold",
     ],
     "Repeat offenders": ["allowed_lockouts", "long_duration"],
     "What an attacker can try": [],  # the budget those limits leave

@@ -24,7 +24,7 @@ from django.utils import timezone
 from tests.conftest import PASSWORD
 from wagtail_loginlimit import policy, storage, unlocking
 from wagtail_loginlimit.checks import check_configuration
-from wagtail_loginlimit.clients import SCOPE_NETWORK, counter_keys
+from wagtail_loginlimit.clients import ACCOUNT_BUDGET, SCOPE_NETWORK, counter_keys
 from wagtail_loginlimit.clients import ClientIdentity as LoginClient
 from wagtail_loginlimit.models import FailureCounter, Lockout
 from wagtail_loginlimit.networks import network_key
@@ -82,7 +82,11 @@ def keys(ip=A, username="editor", method="ip"):
 def client_counters():
     """The stored counters of clients, without their networks' counters
     (`network_retries`, tests/test_networks.py)."""
-    return [c for c in storage.counters() if c.scope != SCOPE_NETWORK]
+    return [
+        c
+        for c in storage.counters()
+        if c.scope != SCOPE_NETWORK and c.entry_point != ACCOUNT_BUDGET
+    ]
 
 
 def network_name(cache_store, ip=A) -> str:
@@ -270,10 +274,12 @@ def test_a_client_takes_the_same_few_keys_however_often_it_tries(
     for _ in range(50):
         login("editor", ip=A)
     assert sorted(redis.keys("*")) == before
-    # a counter per IP, per username and per network, nothing else
-    assert len(before) == 3
+    # a counter per IP, per username and per network, and the account's
+    # budget (`account_budget`) with the username index an unlock finds it
+    # by; nothing else
+    assert len(before) == 5
     assert {name: redis.memory_usage(name) for name in before} == sizes
-    assert [c.failures for c in storage.counters()] == [51, 51, 51]
+    assert [c.failures for c in storage.counters()] == [51, 51, 51, 51]
     for name in before:
         assert 0 < redis.ttl(name) <= longest_ttl(Limits(allowed_retries=1000))
 

@@ -79,6 +79,10 @@ def play(settings, accounts, login, hasher_calls, clock):
             response = login(next(usernames_), ip=address)
             assert response.status_code in (200, 429), response.status_code
             checked += hasher_calls() > before
+            if "Confirm that you are a person" in response.content.decode():
+                # The account's budget is spent: every further try must solve
+                # the challenge, which this attacker does not.
+                break
             tries += 1
             wait = PACE
             refused = response.status_code == 429
@@ -106,7 +110,9 @@ def play(settings, accounts, login, hasher_calls, clock):
 # `allowed_retries` 4 (three lockouts of 20 minutes fit in an hour: 12) and
 # `network_retries` 20 per /24 or /48 (three network lockouts: 60).
 ONE_CLIENT = dict.fromkeys(METHODS, 12)
-NETWORK_BOUND = {"ip": 60, "username": 12, "ip_and_username": 60, "ip_or_username": 12}
+# Rotation under `ip` and `ip_and_username`: the account's budget (16, the
+# valid window's worth of one client) comes before the network's 20.
+NETWORK_BOUND = {"ip": 16, "username": 12, "ip_and_username": 16, "ip_or_username": 12}
 SPRAY = {"ip": 12, "username": 60, "ip_and_username": 60, "ip_or_username": 12}
 
 

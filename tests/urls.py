@@ -112,6 +112,15 @@ urlpatterns = [
         ),
         name="site_login",
     ),
+    # A site's own LoginView with Django's form, not the mixin: the backend
+    # still refuses a due attempt without the challenge (test_challenge.py).
+    path(
+        "plain-login/",
+        auth_views.LoginView.as_view(
+            template_name="wagtail_loginlimit/public/login.html"
+        ),
+        name="django_form_login",
+    ),
     # The README's snippet as written: the plain template the plugin ships.
     path(
         "plain/login/",

@@ -38,6 +38,7 @@ from .clients import (
     OTP,
     PASSWORD_RESET,
     SESSION_COOKIE,
+    SIGN_IN_LINK,
     EntryPoint,
 )
 from .conf import Config, get_config
@@ -86,6 +87,8 @@ _OWN_LIMITS = {
     API_TOKEN: "api_token_limits",
     SESSION_COOKIE: "session_cookie_limits",
     OTP: "otp_limits",
+    # Asking for sign-in links: as many as password-reset requests.
+    SIGN_IN_LINK: "password_reset_limits",
 }
 
 

@@ -34,7 +34,7 @@ from django.conf import settings
 from django.contrib.auth import load_backend
 from django.core.exceptions import PermissionDenied
 
-from . import accounts, decision
+from . import accounts, challenge, decision
 from .code_settings import code_settings, code_value
 from .models import Deactivation
 
@@ -92,6 +92,11 @@ class LoginLimitBackend(AxesStandaloneBackend):
             super().authenticate(
                 request, username=username, password=password, **kwargs
             )
+            if challenge.enforced(request, username):
+                # A login form without the challenge field: no password is
+                # checked and nothing counted (`challenge`).
+                challenge.mark(request, challenge.REFUSED)
+                raise PermissionDenied("The challenge was not passed")
             reactivate_for_known_device(request, password)
         if isinstance(username, str) and "\x00" in username:
             # No account can have a NUL in its name, and PostgreSQL refuses the

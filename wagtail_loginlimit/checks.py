@@ -292,6 +292,28 @@ def check_whitelist_only(app_configs=None, **kwargs):
     ]
 
 
+@checks.register(checks.Tags.security)
+def check_challenge_field(app_configs=None, **kwargs):
+    """E022: `challenge_field` names something that is not a form field class:
+    the built-in ALTCHA challenge is used instead, which is not what the site
+    asked for."""
+    from django import forms
+
+    chosen = code_settings(report=False).values.get("challenge_field")
+    if chosen is None or (isinstance(chosen, type) and issubclass(chosen, forms.Field)):
+        return []
+    return [
+        checks.Error(
+            f"{SETTING_NAME}['challenge_field'] is {chosen!r}, not a form field "
+            "class: the login forms use the built-in ALTCHA challenge instead.",
+            hint="Name a django.forms.Field subclass, such as "
+            "'django_recaptcha.fields.ReCaptchaField', or remove the key.",
+            obj=SETTING_NAME,
+            id="wagtail_loginlimit.E022",
+        )
+    ]
+
+
 def _config_in_force():
     """The configuration with the editors' stored values, or None when the
     database cannot tell (not migrated, unreachable, or closed to a test

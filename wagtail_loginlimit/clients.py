@@ -225,6 +225,9 @@ PASSWORD_CHANGE = "password_change"  # noqa: S105 (a name, no secret)
 API_TOKEN = "api_token"  # noqa: S105 (a name, no secret)
 SESSION_COOKIE = "session_cookie"
 OTP = "otp"
+SIGN_IN_LINK = "sign_in_link"
+# Not a door: the namespace of the account budgets' counts (`account_budget`).
+ACCOUNT_BUDGET = "account_budget"
 
 # What an entry point's counters are counted by: the client's IP, the key the
 # attempt names (an account, an address, a page's restriction), both together,
@@ -291,5 +294,6 @@ BUILT_IN = {
         EntryPoint(API_TOKEN, BY_IP),
         EntryPoint(SESSION_COOKIE, BY_IP),
         EntryPoint(OTP, BY_KEY),
+        EntryPoint(SIGN_IN_LINK, BY_IP_OR_KEY),
     )
 }

@@ -48,6 +48,8 @@ def parse_value(key: str, value: Any) -> Any:
     if key in (
         "deactivate_after",
         "notify_email_after",
+        "captcha_after",
+        "attack_threshold",
         "network_retries",
         "session_cookie_retries",
         "known_devices",
@@ -82,6 +84,7 @@ def parse_value(key: str, value: Any) -> Any:
         "password_reset_limit",
         "api_token_retries",
         "otp_retries",
+        "challenge_cost",
     ):
         return validation.parse_count(value, minimum=1, label=label)
     if key in defaults.CODE_DURATION_KEYS:
@@ -90,6 +93,12 @@ def parse_value(key: str, value: Any) -> Any:
         return _parse_recipients(value)
     if key == "identify_account":
         return _parse_callable(key, value)
+    if key == "challenge_field":
+        return _parse_callable(key, value)
+    if key == "account_budget":
+        if value is None:
+            return None
+        return validation.parse_count(value, minimum=0, label=label)
     if key == "store":
         return _parse_choice(key, value, STORES)
     if key == "on_store_error":

@@ -15,7 +15,7 @@ from datetime import timedelta
 from functools import lru_cache
 from typing import Any
 
-from . import defaults, validation
+from . import budget, defaults, validation
 from .code_settings import CodeSettings, code_settings, parse_value
 from .models import LoginLimitSettings
 from .policy import Limits
@@ -40,6 +40,8 @@ class Config:
     long_duration: timedelta = _seconds("long_duration")
     valid_duration: timedelta = _seconds("valid_duration")
     progressive_delay: bool = _PANEL["progressive_delay"]
+    captcha_after: int = _PANEL["captcha_after"]
+    attack_threshold: int = _PANEL["attack_threshold"]
     progressive_delay_base: timedelta = _seconds("progressive_delay_base")
     progressive_delay_max: timedelta = _seconds("progressive_delay_max")
     ipv4_prefix: int = _PANEL["ipv4_prefix"]
@@ -67,6 +69,9 @@ class Config:
     api_token_retries: int = _CODE["api_token_retries"]
     session_cookie_retries: int = _CODE["session_cookie_retries"]
     otp_retries: int = _CODE["otp_retries"]
+    account_budget: int | None = _CODE["account_budget"]
+    challenge_cost: int = _CODE["challenge_cost"]
+    challenge_field: Any = None  # a form field class, imported
     known_devices: int = _CODE["known_devices"]
     known_device_age: timedelta = timedelta(seconds=_CODE["known_device_age"])
     # `identify(typed, request) -> str | None`, imported (see `users.account_key`).
@@ -116,6 +121,33 @@ class Config:
         )
 
     @property
+    def account_budget_size(self) -> int:
+        """Failures against one account from unknown devices before they must
+        pass the challenge: `account_budget`, or what one client can try in
+        the valid window under these limits (0: off)."""
+        if self.account_budget is not None:
+            return self.account_budget
+        return _valid_window_budget(
+            self.allowed_retries,
+            self.lockout_duration,
+            self.allowed_lockouts,
+            self.long_duration,
+            self.valid_duration,
+        )
+
+    @property
+    def account_budget_limits(self) -> Limits:
+        """An account budget's count: never a lockout, forgotten after the
+        valid window without a failure."""
+        return Limits(
+            allowed_retries=1_000_000_000,
+            lockout_duration=self.lockout_duration,
+            allowed_lockouts=1_000_000,
+            long_duration=self.long_duration,
+            valid_duration=self.valid_duration,
+        )
+
+    @property
     def password_reset_limits(self) -> Limits:
         """Password-reset requests: `password_reset_limit` per window, each
         further one refused until the window has passed."""
@@ -127,6 +159,22 @@ class Config:
             long_duration=window,
             valid_duration=window,
         )
+
+
+@lru_cache(maxsize=32)
+def _valid_window_budget(
+    retries: int, lockout: timedelta, lockouts: int, long: timedelta, valid: timedelta
+) -> int:
+    """What one client can try within the valid window (computed once per set
+    of limits: the arithmetic takes a few milliseconds)."""
+    return budget.tries_per_day(
+        allowed_retries=retries,
+        lockout_duration=lockout,
+        allowed_lockouts=lockouts,
+        long_duration=long,
+        valid_duration=valid,
+        window=valid,
+    )
 
 
 DISABLED = Config(enabled=False)

@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from wagtail.admin.ui.components import Component
 
-from . import chart, dashboard_cache, permissions
+from . import attack, chart, dashboard_cache, permissions
 from .models import Lockout
 
 CHART_DAYS = 14
@@ -133,6 +133,7 @@ class LoginSecurityPanel(Component):
             "active_url": reverse("wagtail_loginlimit:active_lockouts"),
             "failures_url": reverse("wagtail_loginlimit:failed_logins"),
             "history_url": reverse("wagtail_loginlimit:lockout_history"),
+            "attack": attack.current_banner((parent_context or {}).get("request")),
         }
 
 

@@ -35,7 +35,6 @@ from .clients import (
     LOGIN_ENTRY,
     SCOPE_DEVICE,
     SCOPE_IP,
-    SCOPE_USERNAME,
     ClientIdentity,
     CounterKey,
     EntryPoint,
@@ -189,6 +188,11 @@ class AttemptRecord:
     # Tries reserved by entry points other than the login (`api.check`), by
     # entry point name; settled or given back like `reserved`.
     reserved_by_entry: dict[str, Decision] = field(default_factory=dict)
+    # A POST to a login view (`LoginLimitMiddleware`): the challenge is
+    # enforced for it (`challenge`).
+    via_login_view: bool = False
+    # "passed" the challenge, or "refused" for want of it (nothing counted).
+    challenge: str | None = None
 
 
 def django_request(request: Any) -> HttpRequest | Any:
@@ -254,10 +258,14 @@ def keys_for(
 
     A login naming a whitelisted username is counted by its IP instead of by
     the name alone: the owner can never be locked out by name, and a guesser
-    still runs into the limit of its own address. A login from one of the
-    account's known `device`s is counted by that device instead of by the
-    name alone: failures from elsewhere never lock it out, and it can lock
-    only itself out. (Its address, or the pair, is counted as anyone's.)"""
+    still runs into the limit of its own address.
+
+    A login from one of the account's known `device`s is counted by that
+    device alone, under every method (Entra's "familiar locations"): what
+    strangers do to the name, the address or the network never locks it out,
+    and it can lock only itself out. Only a browser that signed in to that
+    account (or opened its emailed sign-in link) holds such a device, so it
+    buys a guesser nothing: one device has one client's tries."""
     method = config.lockout_method
     login = entry_point is None or entry_point.is_login
     if login and config.whitelist.has_username(client.username):
@@ -266,11 +274,20 @@ def keys_for(
     if not client.username:
         keys = [key for key in keys if key.scope == SCOPE_IP]
     if login and device is not None and client.username:
-        by_name = [key for key in keys if key.scope == SCOPE_USERNAME]
-        if by_name:
-            keys = [key for key in keys if key not in by_name]
-            keys.append(device_key(client, device))
+        return (device_key(client, device),)
     return tuple(keys)
+
+
+def account_budget_key(client: ClientIdentity) -> CounterKey:
+    """The count of failures against the client's account from unknown
+    devices, under every lockout method (`account_budget`): it never locks
+    anyone out; past the budget it makes strangers pass the challenge."""
+    return CounterKey(
+        scope=clients.SCOPE_USERNAME,
+        ip_group=None,
+        username=client.username,
+        entry_point=clients.ACCOUNT_BUDGET,
+    )
 
 
 def device_key(client: ClientIdentity, device: Any) -> CounterKey:
@@ -387,10 +404,12 @@ def decide(
         if reserve and login:
             ensure_record(request).decision = decision
         return decision
-    if login:
+    # A known device is counted by its own counter alone (`keys_for`).
+    stranger = login and door.get("device") is None
+    if stranger:
         keys = (*keys, *network_keys(client, config))
     rules = limits or config.limits
-    guard = ip_guard_keys(client, config, keys) if login else ()
+    guard = ip_guard_keys(client, config, keys) if stranger else ()
     try:
         held = storage.peek(list(guard), now, rules) if guard else None
         if held is not None and held.status == policy.LOCKED:

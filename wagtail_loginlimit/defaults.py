@@ -21,6 +21,12 @@ PANEL: dict[str, Any] = {
     # After the k-th failure of a client its next try must wait
     # progressive_delay_base * 2**(k-1) seconds, at most progressive_delay_max.
     "progressive_delay": False,
+    # Failures of a client after which its next tries must pass the
+    # challenge (`challenge`) before a password is checked; 0 off.
+    "captcha_after": 0,
+    # Failed logins across the site within 10 minutes that switch on attack
+    # mode (`attack`): every unknown device must pass the challenge; 0 off.
+    "attack_threshold": 0,
     # Addresses counted as one client: the network of this many bits.
     "ipv4_prefix": 32,
     "ipv6_prefix": 64,
@@ -80,6 +86,17 @@ CODE_ONLY: dict[str, Any] = {
     # Wrong two-factor codes per account (django-otp, `otp`) before its
     # second step is locked out; the lockouts follow the configured ones.
     "otp_retries": 5,
+    # Failures against one account from unknown devices (within the valid
+    # window) after which every unknown device must pass the challenge for
+    # it; None: what one client can try in the valid window (16 with the
+    # defaults, `budget.tries_per_day`); 0 off.
+    "account_budget": None,
+    # The challenge's proof of work: PBKDF2 iterations per guess of the
+    # browser (about 256 guesses: half a second on a phone).
+    "challenge_cost": 5000,
+    # A dotted path to a form field class to use as the challenge instead of
+    # the built-in ALTCHA one (django-recaptcha's, hCaptcha's, Turnstile's).
+    "challenge_field": None,
     # Known devices (`known_devices`): browsers remembered per account, the
     # oldest forgotten past this many; 0 turns known devices off.
     "known_devices": 10,

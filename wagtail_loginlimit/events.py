@@ -34,7 +34,8 @@ BLOCK = "block"
 RESET = "reset"
 DEACTIVATE = "deactivate"
 REACTIVATE = "reactivate"
-KINDS = (INSERT, BLOCK, RESET, DEACTIVATE, REACTIVATE)
+ATTACK = "attack"  # attack mode began (reason "started") or ended ("ended")
+KINDS = (INSERT, BLOCK, RESET, DEACTIVATE, REACTIVATE, ATTACK)
 
 # The reason a reset after a successful login gives. An unlock gives the
 # `Lockout.LIFTED_*` value that also records why a lockout was lifted.
@@ -46,12 +47,14 @@ loginlimit_block = Signal()
 loginlimit_reset = Signal()
 loginlimit_deactivate = Signal()
 loginlimit_reactivate = Signal()
+loginlimit_attack = Signal()
 SIGNALS = {
     INSERT: loginlimit_insert,
     BLOCK: loginlimit_block,
     RESET: loginlimit_reset,
     DEACTIVATE: loginlimit_deactivate,
     REACTIVATE: loginlimit_reactivate,
+    ATTACK: loginlimit_attack,
 }
 
 _UNSET: Any = object()

@@ -1,9 +1,11 @@
 """Login forms that tell people how many tries they have left.
 
 Wagtail admin: `WAGTAILADMIN_USER_LOGIN_FORM = "wagtail_loginlimit.forms.LoginForm"`.
-Django admin: `AdminLoginForm`, set on `admin.site` when the app starts (unless
-the site set a `login_form` of its own); another `AdminSite` sets
-`login_form = AdminLoginForm` itself.
+Django admin: `AdminLoginForm` and a login template that shows its challenge,
+set on `admin.site` when the app starts (unless the site set a `login_form` or
+`login_template` of its own); another `AdminSite` sets `login_form =
+AdminLoginForm` and `login_template = "wagtail_loginlimit/admin/login.html"`
+itself.
 Any Django `LoginView`: use `LoginLimitAuthenticationForm`, or mix
 `LoginLimitFormMixin` into your own `AuthenticationForm` subclass.
 """
@@ -20,7 +22,7 @@ from django.utils.html import format_html
 from django.utils.translation import ngettext
 from wagtail.admin.forms.auth import LoginForm as WagtailLoginForm
 
-from . import waiting
+from . import challenge, waiting
 from .decision import status_of
 from .responses import page_message
 
@@ -42,8 +44,32 @@ class LoginLimitFormMixin:
     class Media:
         js = [waiting.SCRIPT]
 
+    def __init__(self, request=None, *args, **kwargs):
+        super().__init__(request, *args, **kwargs)
+        self._add_challenge_if_due()
+
+    def _add_challenge_if_due(self) -> None:
+        """The challenge field, once the client's failures reached
+        `captcha_after` (for the name posted, if any)."""
+        if challenge.FIELD_NAME in self.fields:
+            return
+        typed = self.data.get("username") if self.is_bound else None
+        if challenge.required(self.request, typed if isinstance(typed, str) else None):
+            self.fields[challenge.FIELD_NAME] = challenge.field()
+
+    def clean(self):
+        if challenge.FIELD_NAME in self.fields:
+            if challenge.FIELD_NAME in self.errors:
+                # No challenge passed: no password is checked, nothing counted.
+                challenge.mark(self.request, challenge.REFUSED)
+                return self.cleaned_data
+            challenge.mark(self.request, challenge.PASSED)
+        return super().clean()
+
     def get_invalid_login_error(self):
         error = super().get_invalid_login_error()
+        # The failure may have made the challenge due: show it at once.
+        self._add_challenge_if_due()
         status = status_of(getattr(self, "request", None))
         if status is None or not (status.refused or status.counted):
             return error  # nothing counted (plugin off, whitelisted, store down)
@@ -91,6 +117,9 @@ class AdminLoginForm(LoginLimitFormMixin, AdminAuthenticationForm):
             raise self.get_invalid_login_error() from None
 
 
+ADMIN_LOGIN_TEMPLATE = "wagtail_loginlimit/admin/login.html"
+
+
 def use_on_django_admin() -> None:
     """`AdminLoginForm` for the default admin site (`django.contrib.admin.site`)
     unless the site has chosen a login form of its own."""
@@ -98,3 +127,6 @@ def use_on_django_admin() -> None:
         return
     if admin.site.login_form is None:
         admin.site.login_form = AdminLoginForm
+    if admin.site.login_template is None:
+        # Django's renders the username and password only: not the challenge.
+        admin.site.login_template = ADMIN_LOGIN_TEMPLATE

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.db import DatabaseError
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
@@ -129,6 +130,18 @@ def remember(request: Any, user, device: KnownDevice | None) -> str | None:
         )
         _keep_newest(user)
     return _SEPARATOR.join([token, *_other_accounts(request, user)])
+
+
+def remember_or_log(
+    request: Any, user, device: KnownDevice | None = None
+) -> str | None:
+    """`remember()`, for a sign-in that must go on whatever happens: a
+    database error is logged and the browser stays a stranger (None)."""
+    try:
+        return remember(request, user, device)
+    except DatabaseError:
+        logger.exception("Could not remember the browser that signed in.")
+        return None
 
 
 def _keep_newest(user) -> None:

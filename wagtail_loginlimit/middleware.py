@@ -41,6 +41,7 @@ from . import (
     request_context,
     responses,
     session_cookies,
+    sign_in_links,
 )
 from .handler import LoginLimitHandler, username_of
 
@@ -153,6 +154,9 @@ class LoginLimitMiddleware:
             return password_reset.guard(
                 request, reset, view_func, view_args, view_kwargs
             )
+        if is_login_view(view_func) and sign_in_links.handles(request):
+            # "Email me a sign-in link", and the link itself: no login.
+            return sign_in_links.handle(request)
         if request.method == "GET":
             if is_login_view(view_func) and isinstance(
                 AxesProxyHandler.get_implementation(), LoginLimitHandler
@@ -179,6 +183,7 @@ class LoginLimitMiddleware:
         # here, as it would in the view: a 400, not a login with no username.
         request.POST  # noqa: B018
         AxesProxyHandler.update_request(request)  # axes_ip_address and the rest
+        decision.ensure_record(request).via_login_view = True
         # Only a read: the view's own check still reserves the try of a
         # client that is let through.
         judged = decision.decide(

@@ -107,6 +107,27 @@ class LoginLimitSettings(BaseGenericSetting):
             "and not counted."
         ),
     )
+    captcha_after = models.PositiveIntegerField(
+        _("challenge after"),
+        default=defaults.PANEL["captcha_after"],
+        help_text=_(
+            "Failed logins of a client after which its next tries must first pass "
+            "a check that this is a person (a puzzle the browser solves in a "
+            "moment, served by this site). A try without it checks no password "
+            "and is not counted. 0 turns this off."
+        ),
+    )
+    attack_threshold = models.PositiveIntegerField(
+        _("attack mode after"),
+        default=defaults.PANEL["attack_threshold"],
+        help_text=_(
+            "Failed logins across the whole site within 10 minutes that switch on "
+            "attack mode: until they stay below this for 10 minutes, every browser "
+            "that has not signed in before must pass the check first, and the "
+            "administrators get an email when it starts and when it ends. 0 "
+            "turns this off."
+        ),
+    )
     lockout_method = models.CharField(
         _("lock out by"),
         max_length=20,
@@ -236,6 +257,8 @@ class LoginLimitSettings(BaseGenericSetting):
                 FieldPanel("lockout_duration"),
                 FieldPanel("valid_duration"),
                 FieldPanel("progressive_delay"),
+                FieldPanel("captcha_after"),
+                FieldPanel("attack_threshold"),
             ],
             heading=_("Lockouts"),
         ),
@@ -759,3 +782,58 @@ class KnownDeviceFailure(models.Model):
 
     def __str__(self) -> str:
         return str(self.failure_id)
+
+
+class SignInLink(models.Model):
+    """One emailed sign-in link (`sign_in_links`): single use, valid for
+    `sign_in_links.LIFETIME`. Only the SHA-256 of its random token is kept."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("account"),
+        on_delete=models.CASCADE,
+        related_name="loginlimit_sign_in_links",
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("sent"), db_index=True)
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("sign-in link")
+        verbose_name_plural = _("sign-in links")
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.created_at.isoformat()}"
+
+
+class AttackPeriod(models.Model):
+    """One period of attack mode (`attack`): from the failure that took the
+    site's failed logins per 10 minutes to `attack_threshold`, until they
+    stayed below it for 10 minutes."""
+
+    started_at = models.DateTimeField(_("started"), db_index=True)
+    ended_at = models.DateTimeField(_("ended"), null=True, blank=True)
+    # The last failure seen while the rate was at or above the threshold.
+    last_above_at = models.DateTimeField(_("last at the threshold"))
+    # The most failed logins seen within 10 minutes.
+    peak = models.PositiveIntegerField(_("most failures in 10 minutes"), default=0)
+    threshold = models.PositiveIntegerField(_("threshold"), default=0)
+    # True until it ends: the one open period is unique (NULLs are not).
+    is_open = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("attack period")
+        verbose_name_plural = _("attack periods")
+        ordering = ["-started_at"]
+        constraints = [
+            # At most one open period: of two requests that cross the
+            # threshold together, one starts it.
+            models.UniqueConstraint(
+                fields=["is_open"],
+                condition=models.Q(is_open=True),
+                name="wagtail_loginlimit_one_open_attack",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.started_at.isoformat()

@@ -147,7 +147,9 @@ def build_lockout_email(
     return build_email(LOCKOUT_TEMPLATES, email_context(lockout, client), to)
 
 
-def _send(what: str, templates: tuple[str, str, str], context, config: Config) -> bool:
+def send_admin_email(
+    what: str, templates: tuple[str, str, str], context, config: Config
+) -> bool:
     """Send one notification email to the admins; True if it went out. Nothing
     here raises: a mail server that is down is logged and the login goes on.
     `context` is a callable, so that building it cannot raise either."""
@@ -172,7 +174,7 @@ def send_lockout_email(
 ) -> bool:
     """Send the lockout's email (`notify_lockout` is called once per lockout,
     so it is sent once); True if it went out."""
-    return _send(
+    return send_admin_email(
         "lockout", LOCKOUT_TEMPLATES, lambda: email_context(lockout, client), config
     )
 
@@ -217,7 +219,7 @@ def deactivation_context(user, deactivation=None) -> dict:
 
 def send_deactivation_email(user, config: Config, deactivation=None) -> bool:
     """Send the deactivation's one email; True if it went out."""
-    return _send(
+    return send_admin_email(
         "deactivation",
         DEACTIVATION_TEMPLATES,
         lambda: deactivation_context(user, deactivation),
@@ -242,7 +244,7 @@ def notify_kept_active(user, config: Config, request=None, *, kept=None) -> None
     administrator, and someone should look."""
     failures = getattr(kept, "failure_count", 0)
     security_log.log_kept_active(user.pk, user.get_username(), failures)
-    _send(
+    send_admin_email(
         "kept-active",
         KEPT_ACTIVE_TEMPLATES,
         lambda: {
@@ -254,6 +256,11 @@ def notify_kept_active(user, config: Config, request=None, *, kept=None) -> None
         },
         config,
     )
+
+
+def failed_logins_url() -> str:
+    """The "Failed logins" report, absolute with `WAGTAILADMIN_BASE_URL`."""
+    return _url(FAILED_LOGINS_URL_NAME) or report_url()
 
 
 def _url(name: str) -> str:

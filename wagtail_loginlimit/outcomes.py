@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from . import (
     accounts,
+    attack,
     denied,
     events,
     known_devices,
@@ -28,6 +29,7 @@ from . import (
     storage,
 )
 from .clients import (
+    ACCOUNT_BUDGET,
     LOGIN_ENTRY,
     SCOPE_NETWORK,
     ClientIdentity,
@@ -36,6 +38,7 @@ from .clients import (
 )
 from .decision import (
     Decision,
+    account_budget_key,
     decide,
     ensure_record,
     identity,
@@ -80,6 +83,8 @@ def record_failure(
     if record.decision is not None and record.decision.refused:
         request.axes_credentials = credentials  # for axes' lockout response
         return  # refused tries are neither counted nor logged
+    if record.challenge == "refused":
+        return  # no challenge passed: no password was checked (`challenge`)
     # The try reserved just before the secret was checked, else a fresh look
     # (the entry point did not ask first, or the client was not counted).
     judged = record.reserved or decide(request, username, reserve=False)
@@ -149,12 +154,31 @@ def _count(request, record, judged: Decision, credentials) -> None:
         request, client, locked_out=bool(result.lockouts), entry_point=entry_point
     )
     _announce_failure(request, client, config, rules, result, entry_point)
+    if entry_point.is_login:
+        attack.observe(config, now, request)  # the site's rate (attack mode)
     if entry_point.is_login and judged.device is not None:
         # The owner's own browser: never a step towards deactivation.
         _mark_known_device_failure(row)
     elif entry_point.is_login:
-        # Per account, whatever the lockout method: may deactivate it.
+        # Per account, whatever the lockout method: spends its budget, and
+        # may deactivate it.
+        _spend_account_budget(client, config, now)
         accounts.deactivate_if_due(client, config, request)
+
+
+def _spend_account_budget(client: ClientIdentity, config, now) -> None:
+    """One more failure against the account the attempt names, from an
+    unknown device (`account_budget`). A name nobody has gets a count too, as
+    it would under `lockout_method = "username"`: looking the account up
+    would cost a query that tells existing names apart."""
+    if not client.username or not config.account_budget_size:
+        return
+    try:
+        storage.record_failure(
+            [account_budget_key(client)], client, now, config.account_budget_limits
+        )
+    except storage.StoreUnavailable as error:
+        storage.log_store_error(error.store, error, "account budget not counted")
 
 
 def _mark_known_device_failure(row: AccessFailureLog | None) -> None:
@@ -258,7 +282,11 @@ def record_success(request: Any, user) -> None:
     keys = keys_for(client, judged.config, device=judged.device)
     if not keys:
         return
-    keys = (*keys, *network_keys(client, judged.config))
+    if judged.device is None:  # a known device has its own counter alone
+        keys = (*keys, *network_keys(client, judged.config))
+    if judged.config.account_budget_size:
+        # The account's own failures are forgiven, its budget with them.
+        keys = (*keys, account_budget_key(client))
     try:
         forgiven = _forgive(list(keys), client, judged.config.limits, reserved)
     except storage.StoreUnavailable as error:
@@ -281,11 +309,7 @@ def record_success(request: Any, user) -> None:
 def _remember_device(request, record, user, device) -> None:
     """Make the browser a known device of the account (a new token, sent by
     `LoginLimitMiddleware` with the response). Never breaks the login."""
-    try:
-        cookie = known_devices.remember(request, user, device)
-    except DatabaseError:
-        logger.exception("Could not remember the device a login came from.")
-        return
+    cookie = known_devices.remember_or_log(request, user, device)
     if cookie is not None:
         record.extra[known_devices.COOKIE_NAME] = cookie
 
@@ -313,6 +337,8 @@ def _forgive(
     if whole:
         result = storage.clear_and_lift(keys=whole, reason=events.REASON_LOGIN)
         for counter in result.counters:
+            if counter.entry_point == ACCOUNT_BUDGET:
+                continue  # the budget is forgiven quietly, as a network is
             state = policy.refresh(storage.counter_state(counter), now, rules)
             if state.failures:  # else nothing counted, or already forgotten
                 forgiven.append(counter.failures)

@@ -17,29 +17,38 @@ here:
   `ImmediateBackend` runs the task inside the request (check `W007` says so);
 - a reset link whose token is invalid or expired (`password_reset_link`) counts
   against the client's IP with the configured limits; a locked-out client is
-  refused before the token is checked.
+  refused before the token is checked;
+- a completed reset makes the browser that did it a known device of the
+  account (`known_devices`): the new password then works from it even while
+  the name is locked out.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.forms import PasswordResetForm as DjangoPasswordResetForm
 from django.contrib.auth.tokens import default_token_generator
 from django.contrib.auth.views import PasswordResetConfirmView, PasswordResetView
 from django.contrib.sites.shortcuts import get_current_site
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils.http import urlsafe_base64_decode
 from django.utils.module_loading import import_string
 from wagtail.admin.forms.auth import PasswordResetForm as WagtailPasswordResetForm
 
-from . import api
+from . import api, known_devices
 from .clients import PASSWORD_RESET, PASSWORD_RESET_LINK
 
 try:  # Django 6: the tasks framework is Django's own.
     from django.tasks import task, task_backends
 except ImportError:  # Django 5.2: the backport.
     from django_tasks import task, task_backends
+
+logger = logging.getLogger(__name__)
 
 IMMEDIATE_BACKENDS = (
     "django.tasks.backends.immediate.ImmediateBackend",
@@ -93,12 +102,38 @@ def _guard_link(request, view_func, view_args, view_kwargs) -> HttpResponse:
     judged = api.check(request, PASSWORD_RESET_LINK)
     if judged.refused:
         return api.refusal_response(request)
+    user = _resetting(view_kwargs) if request.method == "POST" else None
+    before = user.password if user is not None else None
     response = view_func(request, *view_args, **view_kwargs)
     if isinstance(response, TemplateResponse) and not (response.context_data or {}).get(
         "validlink", True
     ):
         api.failed(request, PASSWORD_RESET_LINK)  # invalid or expired
+    elif user is not None and response.status_code in (301, 302, 303):
+        _remember_browser(request, response, user, before)
     return response
+
+
+def _resetting(view_kwargs) -> Any:
+    """The account a reset link names (as `PasswordResetConfirmView` finds
+    it), or None."""
+    try:
+        uid = urlsafe_base64_decode(view_kwargs.get("uidb64", "")).decode()
+        return get_user_model()._default_manager.get(pk=uid)
+    except (TypeError, ValueError, OverflowError, ValidationError, ObjectDoesNotExist):
+        return None
+
+
+def _remember_browser(request, response, user, before: str | None) -> None:
+    """A completed reset (the password changed): the browser that did it
+    becomes a known device of the account (`known_devices`), so the owner
+    signs in with the new password even while the name is locked out."""
+    user.refresh_from_db(fields=["password"])
+    if user.password == before:
+        return
+    cookie = known_devices.remember_or_log(request, user)
+    if cookie is not None:
+        known_devices.set_cookie(request, response, cookie)
 
 
 # --- the email, off the request path ---

@@ -111,6 +111,9 @@ class Verdict:
     # After a failure that left the client allowed: when its next try may
     # come (the progressive delay), if it must wait.
     wait_until: datetime | None = None
+    # The client's failures still remembered (of its own counters, not of a
+    # network's): what `captcha_after` is compared with.
+    failures: int = 0
 
     @property
     def allowed(self) -> bool:

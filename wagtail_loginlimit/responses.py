@@ -18,7 +18,7 @@ from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 from wagtail.admin.views.account import password_reset_enabled
 
-from . import waiting
+from . import known_devices, waiting
 from .decision import Decision, ensure_record, record_of, refused_by_something_else
 
 TEMPLATE = "wagtail_loginlimit/lockout.html"
@@ -30,6 +30,10 @@ UNAVAILABLE_PLAIN_TEMPLATE = "wagtail_loginlimit/unavailable_plain.html"
 # Seconds a client is asked to wait while the store is down: a restart or
 # fail-over, not an outage.
 UNAVAILABLE_RETRY_AFTER = 30
+
+
+# The field of the lockout page's "Email me a sign-in link" (`sign_in_links`).
+SIGN_IN_LINK_FIELD = "loginlimit_sign_in_link"
 
 
 def lockout_message(status: Decision) -> str:
@@ -118,6 +122,8 @@ def lockout_response(
                 "blacklisted": status.forbidden,
                 "back_url": request.path,
                 "password_reset_url": password_reset_url(admin),
+                "sign_in_link": _offers_sign_in_link(request, status),
+                "sign_in_link_field": SIGN_IN_LINK_FIELD,
             },
             status=code,
         )
@@ -126,6 +132,18 @@ def lockout_response(
         response["Retry-After"] = str(status.retry_after)
     response["Cache-Control"] = "no-store"
     return response
+
+
+def _offers_sign_in_link(request: HttpRequest, status: Decision) -> bool:
+    """The lockout page of a login offers "Email me a sign-in link" (known
+    devices on; not for a blacklist, a wait of seconds or another door)."""
+    return (
+        known_devices.enabled()
+        and status.entry_point.is_login
+        and not status.forbidden
+        and not status.delayed
+        and not status.unavailable
+    )
 
 
 def in_wagtail_admin(request: HttpRequest) -> bool:

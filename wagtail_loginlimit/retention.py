@@ -22,7 +22,7 @@ from wagtail.models import ModelLogEntry
 
 from . import audit_log, known_devices
 from .conf import get_config
-from .models import FailureCounter, Lockout
+from .models import FailureCounter, Lockout, SignInLink
 from .policy import PENDING_TTL
 
 
@@ -92,6 +92,10 @@ def purge_querysets(cutoff: datetime, now: datetime) -> dict[str, QuerySet]:
         ),
         # Browsers that have not signed in for `known_device_age`.
         "wagtail_loginlimit.KnownDevice": known_devices.expired(now),
+        # Sign-in links sent over a day ago (each is valid for 15 minutes).
+        "wagtail_loginlimit.SignInLink": SignInLink.objects.filter(
+            created_at__lt=now - timedelta(days=1)
+        ),
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from .. import policy
@@ -193,6 +193,7 @@ def begin(
             for state, rule in zip(states, rules, strict=True)
         ]
     )
+    verdict = replace(verdict, failures=_own_failures(keys, states))
     if not verdict.allowed:
         return verdict, None
     return verdict, [policy.reserve(state, now) for state in states]
@@ -204,11 +205,27 @@ def judge(
     now: datetime,
     limits: policy.Limits,
 ) -> policy.Verdict:
-    verdicts = []
+    verdicts, fresh = [], []
     for key, state in zip(keys, states, strict=True):
         rule = limits_for(key, limits)
-        verdicts.append(policy.check(policy.refresh(state, now, rule), now, rule))
-    return policy.strictest(verdicts)
+        fresh.append(policy.refresh(state, now, rule))
+        verdicts.append(policy.check(fresh[-1], now, rule))
+    return replace(policy.strictest(verdicts), failures=_own_failures(keys, fresh))
+
+
+def _own_failures(
+    keys: Sequence[CounterKey], states: Sequence[policy.CounterState]
+) -> int:
+    """The most failures one of the client's own counters remembers (a
+    network's count is the network's, not the client's)."""
+    return max(
+        (
+            state.failures
+            for key, state in zip(keys, states, strict=True)
+            if key.scope != SCOPE_NETWORK
+        ),
+        default=0,
+    )
 
 
 def give_back(

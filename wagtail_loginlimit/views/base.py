@@ -20,7 +20,7 @@ from wagtail.admin.paginator import WagtailPaginator
 from wagtail.admin.views.bulk_action import BulkAction
 from wagtail.admin.views.reports import ReportView
 
-from .. import permissions
+from .. import attack, permissions
 
 # Characters that make a spreadsheet treat a cell as a formula.
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -176,6 +176,7 @@ class LoginSecurityReportView(ReportView):
         context["filter_errors"] = self.filter_errors
         context["table_label"] = self.get_page_title()
         context["no_results_note"] = self.no_results_note()
+        context["attack"] = attack.current_banner(self.request)
         return context
 
     @cached_property

@@ -132,6 +132,7 @@ ENTRY_POINT_LABELS = {
     "api_token": _("API token"),
     "session_cookie": _("Session cookie"),
     "otp": _("Two-factor code"),
+    "sign_in_link": _("Sign-in link"),
 }
 
 
