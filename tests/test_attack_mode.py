@@ -191,3 +191,19 @@ def test_a_threshold_of_0_turns_it_off(settings, admins, clock):
     stuff(50)
     assert not AttackPeriod.objects.exists()
     assert mail.outbox == []
+
+
+def test_with_the_defaults_a_stuffing_run_gets_about_100_checks(
+    settings, admins, clock, hasher_calls
+):
+    """The issue's attack on a fresh install: addresses from everywhere and
+    a new name each try. Attack mode (100 in 10 minutes) stops the password
+    checks where each address used to get its own four."""
+    settings.WAGTAIL_LOGINLIMIT = {}
+    checked = 0
+    for n in range(300):
+        before = hasher_calls()
+        post(Client(), f"someone{n}", ip=address_in_own_network(n))
+        checked += hasher_calls() > before
+    assert checked == 100
+    assert AttackPeriod.objects.filter(is_open=True).exists()

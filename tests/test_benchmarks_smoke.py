@@ -137,3 +137,19 @@ def test_the_walkaround_attacks_run_under_gunicorn_and_count_checks():
     for by_site in results.values():
         for result in by_site.values():
             assert set(result.statuses) <= {200, 302, 429}, result.statuses
+
+
+def test_the_stuffing_benchmark_runs_and_the_owner_always_gets_in():
+    """`python -m benchmarks.stuffing` for a few seconds: real PBKDF2 under
+    gunicorn. What is asserted is what a person would notice (counts and
+    statuses, never timings): the owner's known device signs in every time,
+    during the attack and through the 16-request lockout of its name."""
+    from benchmarks import stuffing
+
+    result = stuffing.run(seconds=3, threads=1, owner_logins=2)
+    assert result.attack_requests > 0
+    assert result.owner_statuses == {302: len(result.attack_ms)}
+    assert len(result.idle_ms) == 2
+    assert result.lockout["stranger"] == 429
+    assert result.lockout["owner"] == 302
+    assert "owner's login, under attack" in stuffing.table(result, markdown=True)

@@ -7,6 +7,7 @@ requests from anywhere kept the admin out for 24 hours. Each browser here is a
 Django test `Client` of its own, keeping its cookies as a browser does."""
 
 import hashlib
+import io
 from datetime import timedelta
 
 import pytest
@@ -151,7 +152,7 @@ def test_a_known_device_lockout_shows_in_the_reports_and_unlocking_the_account_l
         post(laptop, "chief")
     page = admin_client.get("/admin/login-security/lockouts/active/")
     assert "Known device" in page.content.decode()
-    call_command("loginlimit_unlock", username="chief", stdout=open("/dev/null", "w"))
+    call_command("loginlimit_unlock", username="chief", stdout=io.StringIO())
     assert post(laptop, "chief", PASSWORD).status_code == 302
 
 
@@ -228,7 +229,7 @@ def test_loginlimit_purge_deletes_devices_unused_for_90_days(owner, clock):
     clock.shift(timedelta(days=89))
     signed_in_browser()
     clock.shift(timedelta(days=2))
-    call_command("loginlimit_purge", stdout=open("/dev/null", "w"))
+    call_command("loginlimit_purge", stdout=io.StringIO())
     assert KnownDevice.objects.filter(user=owner).count() == 1
 
 

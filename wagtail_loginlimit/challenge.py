@@ -84,16 +84,13 @@ def required(request: Any, username: str | None) -> bool:
 
 
 def _attack_mode(request: Any, config) -> bool:
-    """Attack mode is on (`attack`); looked up once per request."""
+    """Attack mode is on (`attack`): one small query (the open period)."""
     if not config.attack_threshold:
         return False
-    record = decision.ensure_record(request)
-    if "attack_mode" not in record.extra:
-        try:
-            record.extra["attack_mode"] = attack.active(config)
-        except storage.DATABASE_DOWN:
-            record.extra["attack_mode"] = False
-    return record.extra["attack_mode"]
+    try:
+        return attack.active(config)
+    except storage.DATABASE_DOWN:
+        return False
 
 
 def over_account_budget(judged: decision.Decision) -> bool:

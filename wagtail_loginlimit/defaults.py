@@ -26,7 +26,9 @@ PANEL: dict[str, Any] = {
     "captcha_after": 0,
     # Failed logins across the site within 10 minutes that switch on attack
     # mode (`attack`): every unknown device must pass the challenge; 0 off.
-    "attack_threshold": 0,
+    # 100: far above what a site's own people mistype, far below what a
+    # credential-stuffing run makes (docs/configuration.md#defaults).
+    "attack_threshold": 100,
     # Addresses counted as one client: the network of this many bits.
     "ipv4_prefix": 32,
     "ipv6_prefix": 64,
