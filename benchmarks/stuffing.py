@@ -104,14 +104,18 @@ class Browser:
         )
 
 
-def owner_sign_in(url: str, device_cookie: str) -> tuple[float, int]:
+def owner_sign_in(url: str, device_cookie: str) -> tuple[float, int, str]:
     """One sign-in of the owner from its known device (a fresh session that
-    keeps only the device cookie): milliseconds of the POST, and its status."""
+    keeps only the device cookie, as a browser whose session ended):
+    milliseconds of the POST, its status, and the device cookie the browser
+    keeps (the token changes at every sign-in)."""
     browser = Browser(url)
     browser.session.cookies.set("loginlimit_device", device_cookie)
     started = time.perf_counter()
     response = browser.post(OWNER, PASSWORD, OWNER_IP)
-    return (time.perf_counter() - started) * 1000, response.status_code
+    ms = (time.perf_counter() - started) * 1000
+    kept = response.cookies.get("loginlimit_device") or device_cookie
+    return ms, response.status_code, kept
 
 
 def known_device(url: str) -> str:
@@ -143,16 +147,26 @@ def failures_counted(env: dict[str, str]) -> int:
     return int(run_django(SETTINGS, env, COUNT_FAILURES).strip())
 
 
-def run(seconds: float = 60.0, threads: int = 4, owner_logins: int = 15) -> Result:
+def run(
+    seconds: float = 60.0,
+    threads: int = 4,
+    owner_logins: int = 15,
+    settings: dict[str, str] | None = None,
+) -> Result:
+    """The attack on a site with the defaults, or with `settings`
+    (`LOGINLIMIT_*` variables, as the sandbox reads them)."""
     result = Result()
     with tempfile.TemporaryDirectory(prefix="loginlimit-stuffing-") as tmp:
-        env = {"DATABASE_URL": f"sqlite:///{Path(tmp) / 'site.sqlite3'}"}
+        env = {
+            "DATABASE_URL": f"sqlite:///{Path(tmp) / 'site.sqlite3'}",
+            **(settings or {}),
+        }
         run_django(SETTINGS, env, SETUP)
         server = GunicornServer(SETTINGS, env, workers=2).start()
         try:
             cookie = known_device(server.url)
             for _ in range(owner_logins):
-                ms, status = owner_sign_in(server.url, cookie)
+                ms, status, cookie = owner_sign_in(server.url, cookie)
                 result.idle_ms.append(ms)
             before = failures_counted(env)
             lock, counter = threading.Lock(), itertools.count()
@@ -168,7 +182,7 @@ def run(seconds: float = 60.0, threads: int = 4, owner_logins: int = 15) -> Resu
             for thread in load:
                 thread.start()
             while time.monotonic() < deadline:
-                ms, status = owner_sign_in(server.url, cookie)
+                ms, status, cookie = owner_sign_in(server.url, cookie)
                 result.attack_ms.append(ms)
                 result.owner_statuses[status] += 1
                 time.sleep(max(0.0, 1.0 - ms / 1000))
@@ -199,7 +213,7 @@ def lockout_attack(directory: Path) -> dict:
         for n in range(16):
             attacker.post(OWNER, WRONG, address(n))
         stranger = Browser(server.url).post(OWNER, PASSWORD, "192.0.2.77")
-        ms, status = owner_sign_in(server.url, cookie)
+        ms, status, _ = owner_sign_in(server.url, cookie)
     finally:
         server.close()
     return {"stranger": stranger.status_code, "owner": status, "owner_ms": ms}
@@ -214,6 +228,11 @@ def table(result: Result, markdown: bool) -> str:
     rows = [
         ("attack requests", f"{result.attack_requests:,}"),
         *((f"  {kind}", f"{n:,}") for kind, n in sorted(result.answers.items())),
+        *(
+            (f"  owner's sign-ins answered HTTP {status}", f"{n:,}")
+            for status, n in sorted(result.owner_statuses.items())
+            if status != 302
+        ),
         ("password checks per minute (attack)", f"{result.checks_per_minute:,.0f}"),
         ("owner's login, idle: median / p95", _ms(idle)),
         ("owner's login, under attack: median / p95", _ms(attack)),

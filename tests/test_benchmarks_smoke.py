@@ -146,10 +146,17 @@ def test_the_stuffing_benchmark_runs_and_the_owner_always_gets_in():
     during the attack and through the 16-request lockout of its name."""
     from benchmarks import stuffing
 
-    result = stuffing.run(seconds=3, threads=1, owner_logins=2)
+    # Attack mode after 3 failures, so that these few seconds reach it.
+    result = stuffing.run(
+        seconds=3,
+        threads=1,
+        owner_logins=3,
+        settings={"LOGINLIMIT_ATTACK_THRESHOLD": "3"},
+    )
     assert result.attack_requests > 0
+    assert result.answers["challenged (no password checked)"] > 0
     assert result.owner_statuses == {302: len(result.attack_ms)}
-    assert len(result.idle_ms) == 2
+    assert len(result.idle_ms) == 3
     assert result.lockout["stranger"] == 429
     assert result.lockout["owner"] == 302
     assert "owner's login, under attack" in stuffing.table(result, markdown=True)
