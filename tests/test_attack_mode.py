@@ -207,3 +207,35 @@ def test_with_the_defaults_a_stuffing_run_gets_about_100_checks(
         checked += hasher_calls() > before
     assert checked == 100
     assert AttackPeriod.objects.filter(is_open=True).exists()
+
+
+def test_in_attack_mode_the_login_form_offers_a_sign_in_link(
+    admins, clock, hasher_calls
+):
+    """The owner on a browser the site does not know: the form's own
+    "Email me a sign-in link" asks for its username's link, checks no
+    password and counts nothing."""
+    stuff()
+    mail.outbox.clear()
+    page = Client().get("/admin/login/", REMOTE_ADDR="192.0.2.60")
+    html = page.content.decode()
+    assert 'name="loginlimit_sign_in_link_button"' in html
+    assert "Email me a sign-in link" in html
+    checked = hasher_calls()
+    answer = post(
+        Client(), "boss", PASSWORD, ip="192.0.2.60", loginlimit_sign_in_link_button="1"
+    )
+    assert answer.status_code == 200
+    assert "a sign-in link is on its way" in answer.content.decode()
+    assert hasher_calls() == checked
+    [message] = mail.outbox
+    assert message.to == ["boss@example.com"]
+    assert "loginlimit_link=" in message.body
+
+
+def test_without_attack_mode_the_form_offers_no_link(settings, admins, clock):
+    settings.WAGTAIL_LOGINLIMIT = {"captcha_after": 1, "challenge_cost": 10}
+    post(Client(), "boss", ip="192.0.2.61")
+    page = post(Client(), "boss", ip="192.0.2.61")
+    assert challenge_on(page) is not None
+    assert "loginlimit_sign_in_link_button" not in page.content.decode()

@@ -43,7 +43,7 @@ from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from . import attack, decision, storage
+from . import attack, decision, known_devices, responses, storage
 from .code_settings import code_value
 from .conf import get_config
 
@@ -89,6 +89,17 @@ def _attack_mode(request: Any, config) -> bool:
         return False
     try:
         return attack.active(config)
+    except storage.DATABASE_DOWN:
+        return False
+
+
+def offers_sign_in_link(request: Any) -> bool:
+    """In attack mode the login form offers "Email me a sign-in link" next to
+    the challenge: the owner on a new browser gets in without the puzzle."""
+    if request is None or not known_devices.enabled():
+        return False
+    try:
+        return _attack_mode(request, get_config(request))
     except storage.DATABASE_DOWN:
         return False
 
@@ -187,9 +198,12 @@ def _b64(payload: str) -> str:
 class ChallengeWidget(forms.Widget):
     """`<altcha-widget>` with a fresh challenge and the vendored script."""
 
+    # Set by the login form in attack mode (`offers_sign_in_link`).
+    offers_sign_in_link = False
+
     def render(self, name, value, attrs=None, renderer=None):
         language = (get_language() or settings.LANGUAGE_CODE).split("-")[0]
-        return format_html(
+        widget = format_html(
             '<altcha-widget name="{}" challenge="{}" language="{}" type="checkbox"'
             ' hidefooter id="{}"></altcha-widget>'
             '<script type="module" src="{}"></script>'
@@ -200,6 +214,20 @@ class ChallengeWidget(forms.Widget):
             (attrs or {}).get("id", f"id_{name}"),
             static(SCRIPT),
             _("This check needs JavaScript: turn it on to sign in."),
+        )
+        if not self.offers_sign_in_link:
+            return widget
+        return format_html(
+            '{}<p class="help-block">{}</p><button type="submit" name="{}" value="1"'
+            ' class="button button-secondary" formnovalidate>{}</button>',
+            widget,
+            _(
+                "This site is under attack: browsers that have not signed in "
+                "before must pass this check. Or get a sign-in link for the "
+                "username above by email: it lets this browser in."
+            ),
+            responses.SIGN_IN_LINK_BUTTON,
+            _("Email me a sign-in link"),
         )
 
     def value_from_datadict(self, data, files, name):

@@ -55,7 +55,10 @@ class LoginLimitFormMixin:
             return
         typed = self.data.get("username") if self.is_bound else None
         if challenge.required(self.request, typed if isinstance(typed, str) else None):
-            self.fields[challenge.FIELD_NAME] = challenge.field()
+            field = challenge.field()
+            if challenge.offers_sign_in_link(self.request):
+                field.widget.offers_sign_in_link = True
+            self.fields[challenge.FIELD_NAME] = field
 
     def clean(self):
         if challenge.FIELD_NAME in self.fields:

@@ -1,6 +1,7 @@
 """The owner's way back (Auth0's "unblock link"): "Email me a sign-in link".
 
-The lockout page of a login offers it. The request is answered the same way
+The lockout page of a login offers it, and so does the login form itself in
+attack mode (a button next to the challenge, which asks for its username). The request is answered the same way
 whether or not the typed name is anyone's, and does the same work: it counts
 at the `sign_in_link` entry point (per IP and per name, as many as
 password-reset requests: `password_reset_limit` per `password_reset_window`)
@@ -53,6 +54,8 @@ logger = logging.getLogger(__name__)
 
 # The name typed on the lockout page (a POST to the login view).
 ASK_FIELD = responses.SIGN_IN_LINK_FIELD
+# The same, from the login form itself in attack mode (its `username`).
+ASK_BUTTON = responses.SIGN_IN_LINK_BUTTON
 # The link's signed token (in the emailed URL, then in the button's form).
 TOKEN_FIELD = "loginlimit_link"  # noqa: S105 (a field name, no secret)
 LIFETIME = timedelta(minutes=15)
@@ -77,8 +80,8 @@ def handles(request: HttpRequest) -> bool:
         return False
     if request.method == "GET":
         return TOKEN_FIELD in request.GET
-    return request.method == "POST" and (
-        ASK_FIELD in request.POST or TOKEN_FIELD in request.POST
+    return request.method == "POST" and any(
+        name in request.POST for name in (ASK_FIELD, ASK_BUTTON, TOKEN_FIELD)
     )
 
 
@@ -89,6 +92,8 @@ def handle(request: HttpRequest) -> HttpResponse:
         return _confirm(request, request.GET.get(TOKEN_FIELD, ""))
     if TOKEN_FIELD in request.POST:
         return _use(request, request.POST.get(TOKEN_FIELD, ""))
+    if ASK_BUTTON in request.POST:  # the login form's button: its username
+        return _ask(request, request.POST.get("username", ""))
     return _ask(request, request.POST.get(ASK_FIELD, ""))
 
 
