@@ -212,20 +212,25 @@ def test_with_the_defaults_a_stuffing_run_gets_about_100_checks(
 def test_in_attack_mode_the_login_form_offers_a_sign_in_link(
     admins, clock, hasher_calls
 ):
-    """The owner on a browser the site does not know: the form's own
-    "Email me a sign-in link" asks for its username's link, checks no
-    password and counts nothing."""
+    """The owner on a browser the site does not know: a link next to the
+    challenge leads to the page that asks for a sign-in link; asking checks
+    no password and counts nothing."""
     stuff()
     mail.outbox.clear()
-    page = Client().get("/admin/login/", REMOTE_ADDR="192.0.2.60")
+    browser = Client()
+    page = browser.get("/admin/login/", REMOTE_ADDR="192.0.2.60")
     html = page.content.decode()
-    assert 'name="loginlimit_sign_in_link_button"' in html
-    assert "Email me a sign-in link" in html
-    checked = hasher_calls()
-    answer = post(
-        Client(), "boss", PASSWORD, ip="192.0.2.60", loginlimit_sign_in_link_button="1"
+    assert 'href="?loginlimit_sign_in_link_page=1"' in html
+    # Only the form's own button submits it: Enter still signs in.
+    assert html.count('type="submit"') == 1
+    ask_page = browser.get(
+        "/admin/login/", {"loginlimit_sign_in_link_page": "1"}, REMOTE_ADDR="192.0.2.60"
     )
-    assert answer.status_code == 200
+    assert 'name="loginlimit_sign_in_link"' in ask_page.content.decode()
+    checked = hasher_calls()
+    answer = browser.post(
+        "/admin/login/", {"loginlimit_sign_in_link": "boss"}, REMOTE_ADDR="192.0.2.60"
+    )
     assert "a sign-in link is on its way" in answer.content.decode()
     assert hasher_calls() == checked
     [message] = mail.outbox
@@ -238,4 +243,11 @@ def test_without_attack_mode_the_form_offers_no_link(settings, admins, clock):
     post(Client(), "boss", ip="192.0.2.61")
     page = post(Client(), "boss", ip="192.0.2.61")
     assert challenge_on(page) is not None
-    assert "loginlimit_sign_in_link_button" not in page.content.decode()
+    assert "loginlimit_sign_in_link_page" not in page.content.decode()
+
+
+def test_it_starts_on_the_real_clock_too(admins, heard):
+    """Without a stopped clock: each failure's log row is stamped after the
+    attempt began, and the rate that counts it is read after it."""
+    stuff()
+    assert [e.reason for e in heard] == ["started"]

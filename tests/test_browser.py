@@ -226,3 +226,34 @@ def test_the_challenge_appears_after_captcha_after_failures_and_is_solved(
     )
     sign_in(page, url, PASSWORD)
     assert page.url.rstrip("/").endswith("/admin"), page.locator("body").inner_text()
+
+
+def test_in_attack_mode_a_new_browser_solves_the_challenge(
+    browser, live_server, settings
+):
+    """Attack mode after 3 failed logins across the site: a browser that
+    never signed in gets the challenge on its first try (with a link to ask
+    for a sign-in link instead), solves it in Chromium and signs in."""
+    settings.WAGTAIL_LOGINLIMIT = {"attack_threshold": 3, "challenge_cost": 1000}
+    get_user_model().objects.create_superuser("editor", password=PASSWORD)
+    url = f"{live_server.url}/admin/login/"
+    attacker = browser.new_context().new_page()
+    attacker.goto(url)
+    for name in ("a1", "a2", "a3"):
+        attacker.fill("#id_username", name)
+        attacker.fill("#id_password", "wrong")
+        with attacker.expect_navigation():
+            attacker.click("button[type=submit]")
+    page = browser.new_context().new_page()
+    page.goto(url)
+    widget = page.locator("altcha-widget")
+    assert widget.count() == 1
+    assert page.get_by_role("link", name="Email me a sign-in link").count() == 1
+    widget.get_by_role("checkbox").focus()
+    page.keyboard.press("Space")
+    page.wait_for_function(
+        "() => document.querySelector('input[name=loginlimit_challenge]')?.value",
+        timeout=30_000,
+    )
+    sign_in(page, url, PASSWORD)
+    assert page.url.rstrip("/").endswith("/admin"), page.locator("body").inner_text()

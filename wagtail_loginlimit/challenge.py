@@ -217,16 +217,16 @@ class ChallengeWidget(forms.Widget):
         )
         if not self.offers_sign_in_link:
             return widget
+        # A link, not a button: a second submit button in the login form would
+        # be the one Enter presses.
         return format_html(
-            '{}<p class="help-block">{}</p><button type="submit" name="{}" value="1"'
-            ' class="button button-secondary" formnovalidate>{}</button>',
+            '{}<p class="help-block">{} <a href="?{}=1">{}</a></p>',
             widget,
             _(
                 "This site is under attack: browsers that have not signed in "
-                "before must pass this check. Or get a sign-in link for the "
-                "username above by email: it lets this browser in."
+                "before must pass this check. Or:"
             ),
-            responses.SIGN_IN_LINK_BUTTON,
+            responses.SIGN_IN_LINK_PAGE,
             _("Email me a sign-in link"),
         )
 

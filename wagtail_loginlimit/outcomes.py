@@ -155,7 +155,9 @@ def _count(request, record, judged: Decision, credentials) -> None:
     )
     _announce_failure(request, client, config, rules, result, entry_point)
     if entry_point.is_login:
-        attack.observe(config, now, request)  # the site's rate (attack mode)
+        # The site's rate (attack mode), as of now: the failure log row just
+        # written is stamped after this attempt's `now`.
+        attack.observe(config, request=request)
     if entry_point.is_login and judged.device is not None:
         # The owner's own browser: never a step towards deactivation.
         _mark_known_device_failure(row)

@@ -34,9 +34,9 @@ UNAVAILABLE_RETRY_AFTER = 30
 
 # The field of the lockout page's "Email me a sign-in link" (`sign_in_links`).
 SIGN_IN_LINK_FIELD = "loginlimit_sign_in_link"
-# The login form's own "Email me a sign-in link" button in attack mode: the
-# form's username is the name asked for (`challenge`, `sign_in_links`).
-SIGN_IN_LINK_BUTTON = "loginlimit_sign_in_link_button"
+# The login form's "Email me a sign-in link" link in attack mode: a page of
+# the login view with the form that asks (`challenge`, `sign_in_links`).
+SIGN_IN_LINK_PAGE = "loginlimit_sign_in_link_page"
 
 
 def lockout_message(status: Decision) -> str:

@@ -1,7 +1,7 @@
 """The owner's way back (Auth0's "unblock link"): "Email me a sign-in link".
 
 The lockout page of a login offers it, and so does the login form itself in
-attack mode (a button next to the challenge, which asks for its username). The request is answered the same way
+attack mode (a link next to the challenge, to a page with the same form). The request is answered the same way
 whether or not the typed name is anyone's, and does the same work: it counts
 at the `sign_in_link` entry point (per IP and per name, as many as
 password-reset requests: `password_reset_limit` per `password_reset_window`)
@@ -54,8 +54,8 @@ logger = logging.getLogger(__name__)
 
 # The name typed on the lockout page (a POST to the login view).
 ASK_FIELD = responses.SIGN_IN_LINK_FIELD
-# The same, from the login form itself in attack mode (its `username`).
-ASK_BUTTON = responses.SIGN_IN_LINK_BUTTON
+# The page with that form, linked from the login form in attack mode.
+ASK_PAGE = responses.SIGN_IN_LINK_PAGE
 # The link's signed token (in the emailed URL, then in the button's form).
 TOKEN_FIELD = "loginlimit_link"  # noqa: S105 (a field name, no secret)
 LIFETIME = timedelta(minutes=15)
@@ -79,21 +79,29 @@ def handles(request: HttpRequest) -> bool:
     if not enabled():
         return False
     if request.method == "GET":
-        return TOKEN_FIELD in request.GET
-    return request.method == "POST" and any(
-        name in request.POST for name in (ASK_FIELD, ASK_BUTTON, TOKEN_FIELD)
+        return TOKEN_FIELD in request.GET or ASK_PAGE in request.GET
+    return request.method == "POST" and (
+        ASK_FIELD in request.POST or TOKEN_FIELD in request.POST
     )
 
 
 @csrf_protect
 def handle(request: HttpRequest) -> HttpResponse:
     """Ask for a link, show an emailed link's button, or use the link."""
-    if request.method == "GET":
+    if request.method == "GET" and TOKEN_FIELD in request.GET:
         return _confirm(request, request.GET.get(TOKEN_FIELD, ""))
+    if request.method == "GET":
+        return _page(
+            request,
+            _(
+                "Type your username: a link that lets this browser sign in goes "
+                "to the account's email address."
+            ),
+            level="info",
+            ask=True,
+        )
     if TOKEN_FIELD in request.POST:
         return _use(request, request.POST.get(TOKEN_FIELD, ""))
-    if ASK_BUTTON in request.POST:  # the login form's button: its username
-        return _ask(request, request.POST.get("username", ""))
     return _ask(request, request.POST.get(ASK_FIELD, ""))
 
 
@@ -260,6 +268,7 @@ def _page(
     level: str = "error",
     status: int = 200,
     token: str | None = None,
+    ask: bool = False,
 ) -> HttpResponse:
     admin = responses.in_wagtail_admin(request)
     response = TemplateResponse(
@@ -271,6 +280,9 @@ def _page(
             "token": token,
             "token_field": TOKEN_FIELD,
             "back_url": request.path,
+            # The form that asks for a link (the page linked in attack mode).
+            "sign_in_link": ask,
+            "sign_in_link_field": ASK_FIELD,
         },
         status=status,
     )
