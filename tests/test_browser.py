@@ -41,6 +41,16 @@ def browser():
     del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
 
 
+def tick_the_challenge(page, widget):
+    """Tick the ALTCHA checkbox with the keyboard and wait for its answer."""
+    widget.get_by_role("checkbox").focus()
+    page.keyboard.press("Space")
+    page.wait_for_function(
+        "() => document.querySelector('input[name=loginlimit_challenge]')?.value",
+        timeout=30_000,
+    )
+
+
 def sign_in(page, url, password):
     page.fill("#id_username", "editor")
     page.fill("#id_password", password)
@@ -217,13 +227,7 @@ def test_the_challenge_appears_after_captcha_after_failures_and_is_solved(
     sign_in(page, url, "wrong")
     widget = page.locator("altcha-widget")
     assert widget.count() == 1
-    checkbox = widget.get_by_role("checkbox")
-    checkbox.focus()
-    page.keyboard.press("Space")
-    page.wait_for_function(
-        "() => document.querySelector('input[name=loginlimit_challenge]')?.value",
-        timeout=30_000,
-    )
+    tick_the_challenge(page, widget)
     sign_in(page, url, PASSWORD)
     assert page.url.rstrip("/").endswith("/admin"), page.locator("body").inner_text()
 
@@ -249,11 +253,6 @@ def test_in_attack_mode_a_new_browser_solves_the_challenge(
     widget = page.locator("altcha-widget")
     assert widget.count() == 1
     assert page.get_by_role("link", name="Email me a sign-in link").count() == 1
-    widget.get_by_role("checkbox").focus()
-    page.keyboard.press("Space")
-    page.wait_for_function(
-        "() => document.querySelector('input[name=loginlimit_challenge]')?.value",
-        timeout=30_000,
-    )
+    tick_the_challenge(page, widget)
     sign_in(page, url, PASSWORD)
     assert page.url.rstrip("/").endswith("/admin"), page.locator("body").inner_text()
