@@ -29,7 +29,8 @@ INSTALLED_APPS = [
     # Two-factor codes (wagtail_loginlimit.otp, tests/test_otp.py).
     "django_otp",
     "django_otp.plugins.otp_static",
-    "wagtail.users",
+    # Wagtail's users app with "Forget known devices" on the user edit screen.
+    "wagtail_loginlimit.users_app.UsersAppConfig",
     "wagtail.admin",
     "wagtail.documents",
     "wagtail.images",

@@ -14,6 +14,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.test import Client
+from django.urls import reverse
+from django.utils.http import urlencode
 from wagtail.models import ModelLogEntry
 
 from tests.conftest import PASSWORD, address_in_own_network
@@ -394,3 +396,51 @@ def test_a_request_without_the_cookie_makes_no_device_query(
     with CaptureQueriesContext(connection) as queries:
         post(Client(), "chief")
     assert not [q for q in queries if "knowndevice" in q["sql"].lower()]
+
+
+def test_an_admin_forgets_an_accounts_devices_from_the_user_edit_screen(
+    configure, owner, admin_client
+):
+    """With `users_app.UsersAppConfig` in place of "wagtail.users" (as in these
+    tests' settings), the edit screen's "More" menu has the entry, and the
+    confirmation leads back to the edit screen."""
+    user = get_user_model().objects.create_user(username="editor", password=PASSWORD)
+    configure(lockout_method="username")
+    browser = signed_in_browser("editor")
+    lock_out_by_name("editor")
+    edit = reverse("wagtailusers_users:edit", args=[user.pk])
+    forget = f"/admin/login-security/accounts/{user.pk}/forget-devices/"
+    button = f"{forget}?{urlencode({'next': edit})}"
+    page = admin_client.get(edit).content.decode()
+    assert f'href="{button}"' in page
+    assert "Forget known devices" in page
+    confirmation = admin_client.get(button).content.decode()
+    assert f'name="next" value="{edit}"' in confirmation
+    assert f'href="{edit}" class="button button-secondary"' in confirmation
+    response = admin_client.post(forget, {"next": edit})
+    assert response.status_code == 302
+    assert response["Location"] == edit
+    assert post(browser, "editor", PASSWORD).status_code == 429
+    # A next URL elsewhere is not followed.
+    response = admin_client.post(forget, {"next": "https://evil.example/"})
+    assert response["Location"] == "/admin/users/"
+
+
+def test_the_edit_screen_shows_the_entry_only_to_who_may_manage_login_security(
+    owner, client
+):
+    from django.contrib.auth.models import Permission
+
+    manager = get_user_model().objects.create_user(
+        username="manager", password=PASSWORD, is_staff=True
+    )
+    manager.user_permissions.add(
+        Permission.objects.get(
+            codename="access_admin", content_type__app_label="wagtailadmin"
+        ),
+        Permission.objects.get(codename="change_user", content_type__app_label="auth"),
+    )
+    client.force_login(manager)
+    page = client.get(reverse("wagtailusers_users:edit", args=[owner.pk]))
+    assert page.status_code == 200, "may edit users"
+    assert "forget-devices" not in page.content.decode()

@@ -34,7 +34,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 INSTALLED_APPS = [
     "wagtail.contrib.settings",
     "wagtail.sites",
-    "wagtail.users",
+    # Wagtail's users app with "Forget known devices" on the user edit screen.
+    "wagtail_loginlimit.users_app.UsersAppConfig",
     "wagtail.snippets",
     "wagtail.documents",
     "wagtail.images",

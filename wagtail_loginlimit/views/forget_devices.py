@@ -1,5 +1,6 @@
 """ "Forget known devices" for one account: a confirmation screen (GET) and a
-CSRF-protected POST, reached from the user listing's "More" menu. For a lost
+CSRF-protected POST, reached from the user listing's "More" menu (and from the
+user edit screen with `users_app.UsersAppConfig`, see `user_edit`). For a lost
 or shared laptop: the account's browsers are strangers again until they next
 sign in (see `known_devices`)."""
 
@@ -12,6 +13,7 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.generic import TemplateView
+from wagtail.admin.utils import get_valid_next_url_from_request
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.widgets import ListingButton
 
@@ -44,6 +46,7 @@ class ForgetDevicesView(WagtailAdminTemplateMixin, TemplateView):
         return super().get_context_data(
             account=self.account,
             count=KnownDevice.objects.filter(user=self.account).count(),
+            next_url=self.next_url(),
             **kwargs,
         )
 
@@ -58,7 +61,13 @@ class ForgetDevicesView(WagtailAdminTemplateMixin, TemplateView):
             )
             % {"count": count, "username": self.account.get_username()},
         )
-        return redirect("wagtailusers_users:index")
+        return redirect(self.next_url())
+
+    def next_url(self) -> str:
+        """Back where the admin came from (this site only), else the listing."""
+        return get_valid_next_url_from_request(self.request) or reverse(
+            "wagtailusers_users:index"
+        )
 
 
 def listing_button(user, request_user):
