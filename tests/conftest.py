@@ -10,13 +10,6 @@ from tests.hashers import CountingHasher
 PASSWORD = "correct horse battery staple"  # noqa: S105
 
 
-def address_in_own_network(n: int) -> str:
-    """The `n`th of 512 IPv4 addresses that each lie in a /24 of their own
-    (198.18.0.0/15, the benchmarking range), for failures "from anywhere":
-    a distributed attack that no network count (`network_retries`) adds up."""
-    return f"198.{18 + n // 256}.{n % 256}.1"
-
-
 @pytest.fixture(autouse=True)
 def _english(settings):
     settings.LANGUAGE_CODE = "en"

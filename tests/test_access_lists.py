@@ -9,14 +9,11 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from tests.conftest import PASSWORD
+from tests.helpers import fail
 from wagtail_loginlimit.models import FailureCounter, Lockout
 from wagtail_loginlimit.validation import parse_access_list
 
 A = "203.0.113.7"
-
-
-def fail(login, times, ip=A, username="editor"):
-    return [login(username, ip=ip) for _ in range(times)]
 
 
 # --- whitelist ---------------------------------------------------------------------

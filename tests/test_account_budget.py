@@ -12,7 +12,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from tests.conftest import PASSWORD, address_in_own_network
+from tests.conftest import PASSWORD
+from tests.helpers import address_in_own_network
 from tests.test_challenge import challenge_on, solved
 from wagtail_loginlimit.clients import METHODS
 from wagtail_loginlimit.conf import Config

@@ -7,6 +7,7 @@ requests, Django's locmem email backend and a moved clock."""
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -14,7 +15,9 @@ from django.core import mail
 from django.test import Client
 from wagtail import hooks
 
-from tests.conftest import PASSWORD, address_in_own_network
+from tests import helpers
+from tests.conftest import PASSWORD
+from tests.helpers import address_in_own_network
 from tests.test_challenge import challenge_on, solved
 from wagtail_loginlimit import attack, events
 from wagtail_loginlimit.conf import get_config
@@ -55,12 +58,7 @@ def heard():
         yield received
 
 
-def post(browser, username, password="wrong", ip="192.0.2.1", **extra):
-    return browser.post(
-        "/admin/login/",
-        {"username": username, "password": password, **extra},
-        REMOTE_ADDR=ip,
-    )
+post = partial(helpers.post, ip="192.0.2.1")
 
 
 def stuff(failures=THRESHOLD, start=0):

@@ -18,6 +18,7 @@ from django.contrib.auth import aauthenticate, authenticate
 from django.test import RequestFactory
 
 from tests.conftest import PASSWORD, client_counters
+from tests.helpers import fail
 from wagtail_loginlimit import events
 from wagtail_loginlimit.clients import MAX_USERNAME_LENGTH, normalize_username
 from wagtail_loginlimit.models import Lockout
@@ -48,10 +49,6 @@ def locked_out_signals():
     user_locked_out.connect(receiver)
     yield sent
     user_locked_out.disconnect(receiver)
-
-
-def fail(login, times, ip=A, username="editor", **extra):
-    return [login(username, ip=ip, **extra) for _ in range(times)]
 
 
 def api_request(ip=A):

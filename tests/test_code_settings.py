@@ -16,16 +16,13 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import PASSWORD
+from tests.helpers import fail
 from wagtail_loginlimit import code_settings, defaults
 from wagtail_loginlimit.conf import get_config
 from wagtail_loginlimit.models import FailureCounter, LoginLimitSettings
 
 A = "203.0.113.7"
 SETTINGS_TABLE = LoginLimitSettings._meta.db_table
-
-
-def fail(login, times, ip=A, username="editor"):
-    return [login(username, ip=ip) for _ in range(times)]
 
 
 def statuses(responses):

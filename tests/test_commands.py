@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from datetime import timedelta
+from functools import partial
 from io import StringIO
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from wagtail import hooks
 
+from tests import helpers
 from wagtail_loginlimit import storage
 from wagtail_loginlimit.models import FailureCounter, KnownDevice, Lockout
 
@@ -53,15 +55,8 @@ def cli(*args, database: Path | None = None) -> subprocess.CompletedProcess:
 
 @pytest.fixture
 def lock_out(db, login, clock):
-    """Lock a client out with real failed logins (4 by default settings)."""
-
-    def go(username="someone", ip=ATTACKER, times=4):
-        for _ in range(times):
-            response = login(username, ip=ip)
-        assert response.status_code == 429
-        return response
-
-    return go
+    """`helpers.lock_out` with the `login` fixture, on the stopped clock."""
+    return partial(helpers.lock_out, login)
 
 
 # --- loginlimit_list ---
@@ -204,11 +199,15 @@ def test_unlock_all(lock_out):
     assert storage.counters() == []
 
 
-@pytest.mark.django_db(transaction=True)  # announced on commit
-def test_unlock_fires_the_reset_hook_with_the_command_reason(lock_out):
+def test_unlock_fires_the_reset_hook_with_the_command_reason(
+    lock_out, django_capture_on_commit_callbacks
+):
     lock_out()
     seen = []
-    with hooks.register_temporarily("loginlimit_reset", seen.append):
+    with (
+        hooks.register_temporarily("loginlimit_reset", seen.append),
+        django_capture_on_commit_callbacks(execute=True),  # announced on commit
+    ):
         run("loginlimit_unlock", "--ip", ATTACKER)
     assert [(e.ip_address, e.reason) for e in seen] == [(ATTACKER, "command")]
 

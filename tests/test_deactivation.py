@@ -4,7 +4,7 @@ successful login in between and none older than the valid window."""
 
 import logging
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -14,7 +14,8 @@ from django.test.utils import CaptureQueriesContext
 from wagtail import hooks
 from wagtail.models import ModelLogEntry
 
-from tests.conftest import PASSWORD, address_in_own_network, no_account_counters
+from tests.conftest import PASSWORD, no_account_counters
+from tests.helpers import address_in_own_network, fail_from_many_ips, is_active
 from wagtail_loginlimit import unlocking
 from wagtail_loginlimit.models import (
     Deactivation,
@@ -22,10 +23,11 @@ from wagtail_loginlimit.models import (
 )
 
 # Announcements (events, audit log, emails) go out when the transaction commits:
-# these tests run in real transactions, so that they do.
+# these tests run in real transactions, so that they go out after each request
+# as on a site (a `django_capture_on_commit_callbacks` block would send them all
+# at its end, after the assertions that read them between requests).
 pytestmark = pytest.mark.django_db(transaction=True)
 
-START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 VALID = timedelta(seconds=43200)  # the default valid window
 
 
@@ -43,24 +45,6 @@ def limits(settings):
 
     apply()
     return apply
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(START, tick=False)
-    return time_machine
-
-
-def fail_from_many_ips(login, username, count, start=1):
-    """`count` wrong passwords for `username`, each from a different IP."""
-    for n in range(start, start + count):
-        response = login(username, ip=address_in_own_network(n))
-        assert response.status_code == 200
-
-
-def is_active(user) -> bool:
-    user.refresh_from_db()
-    return user.is_active
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 from wagtail import hooks
 
 from tests.conftest import PASSWORD, START
+from tests.helpers import fail
 from wagtail_loginlimit import events, unlocking
 from wagtail_loginlimit.models import Lockout
 
@@ -30,10 +31,6 @@ def heard():
     ]
     with hooks.register_temporarily(registrations):
         yield received
-
-
-def fail(login, times, ip=A, username="editor"):
-    return [login(username, ip=ip) for _ in range(times)]
 
 
 def test_insert_for_every_failure(login, user, heard, clock):
@@ -112,10 +109,12 @@ def test_no_reset_when_there_was_nothing_to_reset(login, user, heard):
     assert heard["reset"] == []
 
 
-@pytest.mark.django_db(transaction=True)  # announced on commit
-def test_reset_on_unlock(login, user, heard, admin_user, clock):
+def test_reset_on_unlock(
+    login, user, heard, admin_user, clock, django_capture_on_commit_callbacks
+):
     fail(login, 4)
-    unlocking.unlock(ip=A, by=admin_user)
+    with django_capture_on_commit_callbacks(execute=True):  # announced on commit
+        unlocking.unlock(ip=A, by=admin_user)
     [reset] = heard["reset"]
     assert reset.reason == "unlock"
     assert reset.ip_address == A
@@ -131,9 +130,10 @@ def test_user_is_none_for_an_unknown_username(db, login, heard):
     assert heard["insert"][0].username == "nobody-here"
 
 
-@pytest.mark.django_db(transaction=True)  # announced on commit
 @pytest.mark.parametrize("kind", KINDS)
-def test_signals_get_the_same_event(login, user, heard, kind):
+def test_signals_get_the_same_event(
+    login, user, heard, kind, django_capture_on_commit_callbacks
+):
     signal = events.SIGNALS[kind]
     sent = []
 
@@ -142,8 +142,9 @@ def test_signals_get_the_same_event(login, user, heard, kind):
 
     signal.connect(receiver)
     try:
-        fail(login, 4)
-        unlocking.unlock(ip=A)
+        with django_capture_on_commit_callbacks(execute=True):  # announced on commit
+            fail(login, 4)
+            unlocking.unlock(ip=A)
     finally:
         signal.disconnect(receiver)
     assert sent, f"loginlimit_{kind} signal never sent"

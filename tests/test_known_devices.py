@@ -9,6 +9,7 @@ Django test `Client` of its own, keeping its cookies as a browser does."""
 import hashlib
 import io
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -18,14 +19,15 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from wagtail.models import ModelLogEntry
 
-from tests.conftest import PASSWORD, address_in_own_network
+from tests import helpers
+from tests.conftest import PASSWORD
+from tests.helpers import lock_out_by_name
 from wagtail_loginlimit import known_devices
 from wagtail_loginlimit.models import Deactivation, KnownDevice
 
 COOKIE = known_devices.COOKIE_NAME
 HOME = "203.0.113.7"  # the owner's address
 LOGIN = "/admin/login/"
-LONG_LOCKOUT = 16  # failures to a long lockout with the defaults
 
 
 @pytest.fixture
@@ -35,28 +37,17 @@ def owner(db):
     )
 
 
-def post(browser: Client, username: str, password: str = "wrong", ip: str = HOME):
-    return browser.post(
-        LOGIN, {"username": username, "password": password}, REMOTE_ADDR=ip
-    )
+post = partial(helpers.post, ip=HOME)
 
 
 def signed_in_browser(username: str = "chief", ip: str = HOME) -> Client:
     """A browser that has signed in once (and signed out again)."""
     browser = Client()
-    response = post(browser, username, PASSWORD, ip)
+    response = post(browser, username, PASSWORD, ip=ip)
     assert response.status_code == 302, "the sign-in itself failed"
     assert COOKIE in response.cookies
     browser.post("/admin/logout/", REMOTE_ADDR=ip)
     return browser
-
-
-def lock_out_by_name(username: str = "chief", failures: int = LONG_LOCKOUT) -> None:
-    """Failures against `username` from addresses all over the world (no
-    network adds up), as a stranger's script makes them."""
-    stranger = Client()
-    for n in range(failures):
-        post(stranger, username, ip=address_in_own_network(n))
 
 
 def test_a_login_gives_the_browser_a_signed_httponly_cookie_with_nothing_personal(
@@ -101,7 +92,7 @@ def test_the_owners_known_device_signs_in_while_strangers_lock_the_name(
     browser signs in at once, and the name stays locked for everyone else."""
     configure(lockout_method=method)
     browser = signed_in_browser()
-    lock_out_by_name()
+    lock_out_by_name("chief")
     stranger = Client()
     refused = post(stranger, "chief", PASSWORD, ip="198.51.100.20")
     assert refused.status_code == 429, "the name's lockout must still hold"
@@ -166,7 +157,7 @@ def test_the_token_changes_at_every_sign_in_and_an_old_copy_is_a_stranger(
     copied = browser.cookies[COOKIE].value
     assert post(browser, "chief", PASSWORD).status_code == 302
     assert browser.cookies[COOKIE].value != copied
-    lock_out_by_name()
+    lock_out_by_name("chief")
     thief = Client()
     thief.cookies[COOKIE] = copied
     assert post(thief, "chief", PASSWORD, ip="198.51.100.30").status_code == 429
@@ -177,7 +168,7 @@ def test_a_forged_or_altered_cookie_is_a_stranger(configure, owner):
     configure(lockout_method="username")
     browser = signed_in_browser()
     value = browser.cookies[COOKIE].value
-    lock_out_by_name()
+    lock_out_by_name("chief")
     for forged in (value[:-2] + "xx", "token:1:signature", "x" * 4000):
         thief = Client()
         thief.cookies[COOKIE] = forged
@@ -192,7 +183,7 @@ def test_one_accounts_device_does_nothing_for_another_account(configure, owner):
     configure(lockout_method="username")
     attacker = signed_in_browser("mallory", ip="198.51.100.40")
     browser = signed_in_browser()
-    lock_out_by_name()
+    lock_out_by_name("chief")
     assert post(attacker, "chief", PASSWORD, ip="198.51.100.40").status_code == 429
     assert post(browser, "chief", PASSWORD).status_code == 302
 
@@ -206,7 +197,7 @@ def known_during_lockout(browser: Client) -> None:
 def test_a_password_change_voids_the_accounts_devices(configure, owner):
     configure(lockout_method="username")
     browser = signed_in_browser()
-    lock_out_by_name()
+    lock_out_by_name("chief")
     known_during_lockout(browser)
     owner.set_password("a new password for a new start")
     owner.save()
@@ -221,7 +212,7 @@ def test_a_device_unused_for_90_days_is_forgotten(configure, owner, clock):
     clock.shift(timedelta(days=89))
     recent = signed_in_browser(ip="192.0.2.70")
     clock.shift(timedelta(days=2))
-    lock_out_by_name()
+    lock_out_by_name("chief")
     assert post(old, "chief", PASSWORD).status_code == 429
     assert post(recent, "chief", PASSWORD, ip="192.0.2.70").status_code == 302
 
@@ -242,7 +233,7 @@ def test_an_account_keeps_at_most_known_devices_browsers(settings, owner, clock)
         browsers.append(signed_in_browser(ip=f"192.0.2.{n + 1}"))
         clock.shift(timedelta(minutes=1))
     assert KnownDevice.objects.filter(user=owner).count() == 2
-    lock_out_by_name()
+    lock_out_by_name("chief")
     statuses = [
         post(b, "chief", PASSWORD, ip=f"192.0.2.{n + 1}").status_code
         for n, b in enumerate(browsers)
@@ -280,7 +271,7 @@ def test_loginlimit_forget_devices_makes_the_browsers_strangers(configure, owner
         def write(self, text):
             out.append(text)
 
-    lock_out_by_name()
+    lock_out_by_name("chief")
     known_during_lockout(browser)
     call_command("loginlimit_forget_devices", "chief", stdout=Out())
     assert "Forgot 1 known device of “chief”." in "".join(out)

@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.conftest import PASSWORD, START
+from tests.helpers import fail
 from wagtail_loginlimit import storage
 from wagtail_loginlimit.clients import ACCOUNT_BUDGET, counter_keys
 from wagtail_loginlimit.clients import ClientIdentity as LoginClient
@@ -52,10 +53,6 @@ def probe(login, hasher_calls, ip, username, password=PASSWORD) -> str:
     before = hasher_calls()
     response = login(username, password=password, ip=ip)
     return outcome(response, hasher_calls() > before)
-
-
-def fail(login, times, ip=A, username="editor"):
-    return [login(username, ip=ip) for _ in range(times)]
 
 
 # --- which clients a lockout refuses, per method -------------------------------

@@ -62,7 +62,6 @@ def test_an_email_login_still_works_and_forgives(email_logins, login, user):
     assert b"3 attempts remaining" in login("editor", ip="198.51.100.1").content
 
 
-@pytest.mark.django_db(transaction=True)
 def test_deactivation_counts_both_identifiers(email_logins, login, user):
     email_logins(deactivate_after=1, lockout_method="ip")
     for n in range(3):

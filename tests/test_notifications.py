@@ -8,12 +8,14 @@ import email
 import logging
 import socket
 from datetime import timedelta
+from functools import partial
 
 import django
 import pytest
 from aiosmtpd.controller import Controller
 from django.contrib.auth import get_user_model
 
+from tests import helpers
 from tests.conftest import PASSWORD
 
 ATTACKER = "203.0.113.7"
@@ -37,15 +39,8 @@ def notify(settings):
 
 @pytest.fixture
 def lock_out(db, login, clock):
-    """One lockout (4 failures with the defaults) of `ip`."""
-
-    def go(username="someone", ip=ATTACKER, times=4, **extra):
-        for _ in range(times):
-            response = login(username, ip=ip, **extra)
-        assert response.status_code == 429
-        return response
-
-    return go
+    """`helpers.lock_out` with the `login` fixture, on the stopped clock."""
+    return partial(helpers.lock_out, login)
 
 
 # --- who gets it, and when ---

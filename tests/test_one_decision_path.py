@@ -14,19 +14,13 @@ from wagtail import hooks
 from wagtail.models import ModelLogEntry
 
 from tests.conftest import PASSWORD, client_counters
+from tests.helpers import lock_out
 from wagtail_loginlimit import audit_log, defaults
 from wagtail_loginlimit.decision import AttemptRecord
 from wagtail_loginlimit.models import Lockout, LoginLimitSettings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 ATTACKER = "203.0.113.7"
-
-
-def lock_out(login, username="someone", ip=ATTACKER):
-    for _ in range(4):
-        response = login(username, ip=ip)
-    assert response.status_code == 429
-    return response
 
 
 # --- one record per request ---

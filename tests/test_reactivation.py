@@ -7,7 +7,7 @@ naming who did it."""
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
@@ -22,7 +22,8 @@ from wagtail.models import ModelLogEntry
 from wagtail.test.utils import WagtailTestUtils
 
 from tests import services
-from tests.conftest import PASSWORD, address_in_own_network, no_account_counters
+from tests.conftest import PASSWORD, START, no_account_counters
+from tests.helpers import address_in_own_network
 from wagtail_loginlimit import accounts
 from wagtail_loginlimit.management.commands.loginlimit_reactivate import Command
 from wagtail_loginlimit.models import (
@@ -32,15 +33,16 @@ from wagtail_loginlimit.models import (
 )
 
 # Announcements (events, audit log, emails) go out when the transaction commits:
-# these tests run in real transactions, so that they do.
+# these tests run in real transactions, so that they go out after each request
+# as on a site (a `django_capture_on_commit_callbacks` block would send them all
+# at its end, after the assertions that read them between requests).
 pytestmark = pytest.mark.django_db(transaction=True)
 
-START = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 REPO = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture
-def deactivated(settings, login, user, time_machine):
+def deactivated(settings, login, user, clock):
     """The account "editor", deactivated by 8 failures under the `username`
     lockout method: its second lockout (20 minutes) still runs when it goes."""
     settings.WAGTAIL_LOGINLIMIT = {
@@ -48,11 +50,10 @@ def deactivated(settings, login, user, time_machine):
         "allowed_retries": 4,
         "lockout_method": "username",
     }
-    time_machine.move_to(START, tick=False)
     for n in range(1, 9):
         login("editor", ip=address_in_own_network(n))
         if n == 4:
-            time_machine.shift(timedelta(minutes=21))
+            clock.shift(timedelta(minutes=21))
     user.refresh_from_db()
     assert not user.is_active
     assert Lockout.objects.active().filter(username="editor").exists()

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from tests.conftest import START
+from tests.helpers import fail
 from wagtail_loginlimit import defaults, events, validation
 from wagtail_loginlimit.models import Lockout, LoginLimitSettings
 
@@ -116,10 +117,6 @@ def controls(html: str, name: str) -> list[str]:
     return re.findall(
         rf'<(?:input|select|textarea)[^>]*name="{name}(?:_\d)?"[^>]*>', html
     )
-
-
-def fail(login, times, ip=A, username="editor"):
-    return [login(username, ip=ip) for _ in range(times)]
 
 
 # --- what the panel shows -------------------------------------------------------

@@ -11,12 +11,14 @@ from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.checks import run_checks
 
-from tests.conftest import PASSWORD, address_in_own_network
+from tests.conftest import PASSWORD
+from tests.helpers import fail_from_many_ips, is_active
 from tests.test_settings_panel import page
 from wagtail_loginlimit.admin_forms import deactivation_risk, help_texts
 from wagtail_loginlimit.models import Deactivation, KeptActive
 
-# Announcements go out when the transaction commits.
+# Announcements go out when the transaction commits: real transactions, so that
+# they go out after each request (see tests/test_deactivation.py).
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
@@ -27,16 +29,6 @@ def limits(settings):
         "allowed_retries": 4,
         "lockout_notify": "",  # the kept-active warning comes whatever this says
     }
-
-
-def fail_from_many_ips(login, username, count, start=1):
-    for n in range(start, start + count):
-        assert login(username, ip=address_in_own_network(n)).status_code == 200
-
-
-def is_active(user) -> bool:
-    user.refresh_from_db()
-    return user.is_active
 
 
 def kept_lines(caplog) -> list[str]:
