@@ -4,7 +4,7 @@ default database handler and lockout response, and the same failure limit."""
 
 from benchmarks.settings.common import *  # noqa: F403
 
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "wagtail_loginlimit"]  # noqa: F405
+INSTALLED_APPS = without_the_plugin(INSTALLED_APPS)  # noqa: F405
 MIDDLEWARE = [  # noqa: F405
     name
     for name in MIDDLEWARE  # noqa: F405

@@ -9,7 +9,7 @@ _LOGIN_LIMITING = {
     "axes.middleware.AxesMiddleware",
     "wagtail_loginlimit.middleware.LoginLimitMiddleware",
 }
-INSTALLED_APPS = [app for app in INSTALLED_APPS if app not in _LOGIN_LIMITING]  # noqa: F405
+INSTALLED_APPS = without_the_plugin(INSTALLED_APPS, "axes")  # noqa: F405
 MIDDLEWARE = [name for name in MIDDLEWARE if name not in _LOGIN_LIMITING]  # noqa: F405
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 del AXES_HANDLER  # noqa: F821

@@ -29,3 +29,15 @@ ALLOWED_HOSTS = [*ALLOWED_HOSTS, "testserver"]  # noqa: F405
 # a cheap hasher saves it a minute of PBKDF2. Its timings mean nothing.
 if os.environ.get("BENCHMARK_FAST_HASHER") == "1":
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def without_the_plugin(apps: list[str], *left_out: str) -> list[str]:
+    """INSTALLED_APPS for the comparison sites: no wagtail_loginlimit, and
+    Wagtail's own users app instead of the plugin's subclass of it (whose edit
+    screen imports the plugin's models)."""
+    plain = {"wagtail_loginlimit.users_app.UsersAppConfig": "wagtail.users"}
+    return [
+        plain.get(app, app)
+        for app in apps
+        if app not in {"wagtail_loginlimit", *left_out}
+    ]

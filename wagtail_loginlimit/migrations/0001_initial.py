@@ -66,11 +66,30 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
+        ("axes", "0010_accessattemptexpiration"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
-        ("axes", "0008_accessfailurelog"),
     ]
 
     operations = [
+        migrations.CreateModel(
+            name="KnownDeviceFailure",
+            fields=[
+                (
+                    "failure",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        primary_key=True,
+                        related_name="loginlimit_known_device",
+                        serialize=False,
+                        to="axes.accessfailurelog",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "failure from a known device",
+                "verbose_name_plural": "failures from known devices",
+            },
+        ),
         migrations.CreateModel(
             name="LoginLimitSettings",
             fields=[
@@ -142,6 +161,22 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 (
+                    "captcha_after",
+                    models.PositiveIntegerField(
+                        default=0,
+                        help_text="Failed logins of a client after which its next tries must first pass a check that this is a person (a puzzle the browser solves in a moment, served by this site). A try without it checks no password and is not counted. 0 turns this off.",
+                        verbose_name="challenge after",
+                    ),
+                ),
+                (
+                    "attack_threshold",
+                    models.PositiveIntegerField(
+                        default=100,
+                        help_text="Failed logins across the whole site within 10 minutes that switch on attack mode: until they stay below this for 10 minutes, every browser that has not signed in before must pass the check first, and the administrators get an email when it starts and when it ends. 0 turns this off.",
+                        verbose_name="attack mode after",
+                    ),
+                ),
+                (
                     "lockout_method",
                     models.CharField(
                         choices=[
@@ -182,6 +217,70 @@ class Migration(migrations.Migration):
                         blank=True,
                         help_text="IP addresses and CIDR ranges whose logins are always refused, one per line.",
                         verbose_name="always refuse",
+                    ),
+                ),
+                (
+                    "ipv4_prefix",
+                    models.PositiveIntegerField(
+                        default=32,
+                        help_text="IPv4 addresses in one network of this many bits are counted as one client: 32 counts each address, 24 a whole /24.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(32),
+                        ],
+                        verbose_name="IPv4 client size",
+                    ),
+                ),
+                (
+                    "ipv6_prefix",
+                    models.PositiveIntegerField(
+                        default=64,
+                        help_text="IPv6 addresses in one network of this many bits are counted as one client: 64 by default, since one subscriber owns a whole /64.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(128),
+                        ],
+                        verbose_name="IPv6 client size",
+                    ),
+                ),
+                (
+                    "network_retries",
+                    models.PositiveIntegerField(
+                        default=20,
+                        help_text="Failed logins from all the addresses of one network before the whole network is locked out like a client, so that changing addresses within it gains nothing. 0 turns this off.",
+                        verbose_name="network retries",
+                    ),
+                ),
+                (
+                    "ipv4_network_prefix",
+                    models.PositiveIntegerField(
+                        default=24,
+                        help_text="The IPv4 network counted by network retries, in bits.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(32),
+                        ],
+                        verbose_name="IPv4 network size",
+                    ),
+                ),
+                (
+                    "ipv6_network_prefix",
+                    models.PositiveIntegerField(
+                        default=48,
+                        help_text="The IPv6 network counted by network retries, in bits.",
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(128),
+                        ],
+                        verbose_name="IPv6 network size",
+                    ),
+                ),
+                (
+                    "deny_usernames",
+                    wagtail_loginlimit.fields.UsernameListField(
+                        blank=True,
+                        help_text="Usernames no real account uses (admin, root…), one per line. One failed login naming one locks the client out at once; the page only says so at its next try.",
+                        verbose_name="deny usernames",
                     ),
                 ),
                 (
@@ -237,6 +336,55 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
+            name="AttackPeriod",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                (
+                    "started_at",
+                    models.DateTimeField(db_index=True, verbose_name="started"),
+                ),
+                (
+                    "ended_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="ended"),
+                ),
+                (
+                    "last_above_at",
+                    models.DateTimeField(verbose_name="last at the threshold"),
+                ),
+                (
+                    "peak",
+                    models.PositiveIntegerField(
+                        default=0, verbose_name="most failures in 10 minutes"
+                    ),
+                ),
+                (
+                    "threshold",
+                    models.PositiveIntegerField(default=0, verbose_name="threshold"),
+                ),
+                ("is_open", models.BooleanField(default=True)),
+            ],
+            options={
+                "verbose_name": "attack period",
+                "verbose_name_plural": "attack periods",
+                "ordering": ["-started_at"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("is_open", True)),
+                        fields=("is_open",),
+                        name="wagtail_loginlimit_one_open_attack",
+                    )
+                ],
+            },
+        ),
+        migrations.CreateModel(
             name="FailureCounter",
             fields=[
                 (
@@ -256,6 +404,8 @@ class Migration(migrations.Migration):
                             ("ip", "IP address"),
                             ("username", "Username"),
                             ("ip_and_username", "IP address and username"),
+                            ("network", "Network"),
+                            ("known_device", "Known device"),
                         ],
                         max_length=20,
                     ),
@@ -275,6 +425,7 @@ class Migration(migrations.Migration):
                     "entry_point",
                     models.CharField(blank=True, default="", max_length=40),
                 ),
+                ("tally", models.JSONField(blank=True, default=list)),
             ],
             options={
                 "verbose_name": "failure counter",
@@ -287,6 +438,80 @@ class Migration(migrations.Migration):
                         fields=["ip_group"], name="wagtail_log_ip_grou_d4527b_idx"
                     ),
                 ],
+            },
+        ),
+        migrations.CreateModel(
+            name="KeptActive",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True, verbose_name="kept active")),
+                (
+                    "failure_count",
+                    models.PositiveIntegerField(default=0, verbose_name="failures"),
+                ),
+                (
+                    "ip_address",
+                    models.GenericIPAddressField(
+                        blank=True, null=True, verbose_name="last IP address"
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="loginlimit_kept_active",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="account",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "account kept active",
+                "verbose_name_plural": "accounts kept active",
+                "ordering": ["-at"],
+            },
+        ),
+        migrations.CreateModel(
+            name="KnownDevice",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("auth_hash", models.CharField(max_length=128)),
+                ("created_at", models.DateTimeField(verbose_name="first sign-in")),
+                (
+                    "last_used_at",
+                    models.DateTimeField(db_index=True, verbose_name="last sign-in"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="loginlimit_known_devices",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="account",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "known device",
+                "verbose_name_plural": "known devices",
+                "ordering": ["-last_used_at"],
             },
         ),
         migrations.CreateModel(
@@ -334,6 +559,42 @@ class Migration(migrations.Migration):
             },
         ),
         migrations.CreateModel(
+            name="SignInLink",
+            fields=[
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="ID",
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "created_at",
+                    models.DateTimeField(db_index=True, verbose_name="sent"),
+                ),
+                (
+                    "used_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="used"),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="loginlimit_sign_in_links",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="account",
+                    ),
+                ),
+            ],
+            options={
+                "verbose_name": "sign-in link",
+                "verbose_name_plural": "sign-in links",
+            },
+        ),
+        migrations.CreateModel(
             name="Deactivation",
             fields=[
                 (
@@ -374,6 +635,7 @@ class Migration(migrations.Migration):
                             ("admin", "Reactivated by an administrator"),
                             ("command", "Reactivated from the command line"),
                             ("user_edit", "Made active in the user's account settings"),
+                            ("known_device", "Signed in from a known device"),
                         ],
                         default="",
                         max_length=20,
@@ -433,6 +695,8 @@ class Migration(migrations.Migration):
                             ("ip", "IP address"),
                             ("username", "Username"),
                             ("ip_and_username", "IP address and username"),
+                            ("network", "Network"),
+                            ("known_device", "Known device"),
                         ],
                         max_length=20,
                         verbose_name="locked by",
@@ -522,149 +786,6 @@ class Migration(migrations.Migration):
                         fields=["key", "ends_at"], name="wagtail_log_key_d24830_idx"
                     )
                 ],
-            },
-        ),
-        # Networks, denied usernames, the per-account tally, the kept-active
-        # record (folded in: nothing has been released).
-        migrations.AddField(
-            model_name="failurecounter",
-            name="tally",
-            field=models.JSONField(blank=True, default=list),
-        ),
-        migrations.AddField(
-            model_name="loginlimitsettings",
-            name="deny_usernames",
-            field=wagtail_loginlimit.fields.UsernameListField(
-                blank=True,
-                help_text="Usernames no real account uses (admin, root…), one per line. One failed login naming one locks the client out at once; the page only says so at its next try.",
-                verbose_name="deny usernames",
-            ),
-        ),
-        migrations.AddField(
-            model_name="loginlimitsettings",
-            name="ipv4_network_prefix",
-            field=models.PositiveIntegerField(
-                default=24,
-                help_text="The IPv4 network counted by network retries, in bits.",
-                validators=[
-                    django.core.validators.MinValueValidator(1),
-                    django.core.validators.MaxValueValidator(32),
-                ],
-                verbose_name="IPv4 network size",
-            ),
-        ),
-        migrations.AddField(
-            model_name="loginlimitsettings",
-            name="ipv4_prefix",
-            field=models.PositiveIntegerField(
-                default=32,
-                help_text="IPv4 addresses in one network of this many bits are counted as one client: 32 counts each address, 24 a whole /24.",
-                validators=[
-                    django.core.validators.MinValueValidator(1),
-                    django.core.validators.MaxValueValidator(32),
-                ],
-                verbose_name="IPv4 client size",
-            ),
-        ),
-        migrations.AddField(
-            model_name="loginlimitsettings",
-            name="ipv6_network_prefix",
-            field=models.PositiveIntegerField(
-                default=48,
-                help_text="The IPv6 network counted by network retries, in bits.",
-                validators=[
-                    django.core.validators.MinValueValidator(1),
-                    django.core.validators.MaxValueValidator(128),
-                ],
-                verbose_name="IPv6 network size",
-            ),
-        ),
-        migrations.AddField(
-            model_name="loginlimitsettings",
-            name="ipv6_prefix",
-            field=models.PositiveIntegerField(
-                default=64,
-                help_text="IPv6 addresses in one network of this many bits are counted as one client: 64 by default, since one subscriber owns a whole /64.",
-                validators=[
-                    django.core.validators.MinValueValidator(1),
-                    django.core.validators.MaxValueValidator(128),
-                ],
-                verbose_name="IPv6 client size",
-            ),
-        ),
-        migrations.AddField(
-            model_name="loginlimitsettings",
-            name="network_retries",
-            field=models.PositiveIntegerField(
-                default=20,
-                help_text="Failed logins from all the addresses of one network before the whole network is locked out like a client, so that changing addresses within it gains nothing. 0 turns this off.",
-                verbose_name="network retries",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="failurecounter",
-            name="scope",
-            field=models.CharField(
-                choices=[
-                    ("ip", "IP address"),
-                    ("username", "Username"),
-                    ("ip_and_username", "IP address and username"),
-                    ("network", "Network"),
-                ],
-                max_length=20,
-            ),
-        ),
-        migrations.AlterField(
-            model_name="lockout",
-            name="scope",
-            field=models.CharField(
-                choices=[
-                    ("ip", "IP address"),
-                    ("username", "Username"),
-                    ("ip_and_username", "IP address and username"),
-                    ("network", "Network"),
-                ],
-                max_length=20,
-                verbose_name="locked by",
-            ),
-        ),
-        migrations.CreateModel(
-            name="KeptActive",
-            fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True,
-                        primary_key=True,
-                        serialize=False,
-                        verbose_name="ID",
-                    ),
-                ),
-                ("at", models.DateTimeField(db_index=True, verbose_name="kept active")),
-                (
-                    "failure_count",
-                    models.PositiveIntegerField(default=0, verbose_name="failures"),
-                ),
-                (
-                    "ip_address",
-                    models.GenericIPAddressField(
-                        blank=True, null=True, verbose_name="last IP address"
-                    ),
-                ),
-                (
-                    "user",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="loginlimit_kept_active",
-                        to=settings.AUTH_USER_MODEL,
-                        verbose_name="account",
-                    ),
-                ),
-            ],
-            options={
-                "verbose_name": "account kept active",
-                "verbose_name_plural": "accounts kept active",
-                "ordering": ["-at"],
             },
         ),
         migrations.RunPython(add_indexes, remove_indexes),
