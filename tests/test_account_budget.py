@@ -115,6 +115,27 @@ def test_a_budget_can_be_set_in_code(settings, owner):
     assert "Confirm that you are a person" in page.content.decode()
 
 
+def test_a_form_that_changes_the_name_cannot_skip_the_budget(
+    db, settings, hasher_calls
+):
+    """The login form asks "is the challenge due?" for the name posted, and the
+    backend reuses that answer only for the same name: a form that turns
+    "chief" into "chief@corp.example" is asked again for the account's name."""
+    get_user_model().objects.create_user(
+        username="chief@corp.example", password=PASSWORD
+    )
+    settings.WAGTAIL_LOGINLIMIT = {"account_budget": 3}
+    spread("chief@corp.example", failures=3)
+    checked = hasher_calls()
+    page = Client().post(
+        "/domain-login/",
+        {"username": "chief", "password": PASSWORD},
+        REMOTE_ADDR=address_in_own_network(100),
+    )
+    assert page.status_code == 200, "signed in past the budget without the challenge"
+    assert hasher_calls() == checked
+
+
 def test_a_distributed_attack_gets_the_budget_not_a_guess_per_address(
     owner, hasher_calls
 ):

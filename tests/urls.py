@@ -81,6 +81,14 @@ class CountedPagesAPIViewSet(PagesAPIViewSet):
     authentication_classes = COUNTED
 
 
+class DomainLoginForm(LoginLimitAuthenticationForm):
+    """Signs in with the name before "@corp.example": the backend is asked
+    for another name than the one posted (test_account_budget.py)."""
+
+    def clean_username(self):
+        return f"{self.cleaned_data['username']}@corp.example"
+
+
 counted_api_router = WagtailAPIRouter("wagtailapi_counted")
 counted_api_router.register_endpoint("pages", CountedPagesAPIViewSet)
 
@@ -120,6 +128,14 @@ urlpatterns = [
             template_name="wagtail_loginlimit/public/login.html"
         ),
         name="django_form_login",
+    ),
+    path(
+        "domain-login/",
+        auth_views.LoginView.as_view(
+            authentication_form=DomainLoginForm,
+            template_name="wagtail_loginlimit/public/login.html",
+        ),
+        name="domain_login",
     ),
     # The README's snippet as written: the plain template the plugin ships.
     path(

@@ -140,12 +140,25 @@ def state_of(request: Any) -> str | None:
     return record.challenge if record is not None else None
 
 
+def required_before_login(request: Any, username: str | None) -> bool:
+    """`required`, asked by a login form before the password check: a login
+    view's answer is kept for `enforced`, which would otherwise read the same
+    counters again a moment later."""
+    due = required(request, username)
+    record = decision.record_of(request)
+    if record is not None and record.via_login_view:
+        record.challenge_due = (username, due)
+    return due
+
+
 def enforced(request: Any, username: str | None) -> bool:
     """Whether the backend must refuse this attempt: a login view's, due for
     the challenge, which no form passed."""
     record = decision.record_of(request)
     if record is None or not record.via_login_view or record.challenge == PASSED:
         return False
+    if record.challenge_due is not None and record.challenge_due[0] == username:
+        return record.challenge_due[1]  # the form asked for this very name
     return required(request, username)
 
 

@@ -46,15 +46,15 @@ class LoginLimitFormMixin:
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
-        self._add_challenge_if_due()
+        self._add_challenge_if_due(challenge.required_before_login)
 
-    def _add_challenge_if_due(self) -> None:
+    def _add_challenge_if_due(self, required=challenge.required) -> None:
         """The challenge field, once the client's failures reached
         `captcha_after` (for the name posted, if any)."""
         if challenge.FIELD_NAME in self.fields:
             return
         typed = self.data.get("username") if self.is_bound else None
-        if challenge.required(self.request, typed if isinstance(typed, str) else None):
+        if required(self.request, typed if isinstance(typed, str) else None):
             field = challenge.field()
             if challenge.offers_sign_in_link(self.request):
                 field.widget.offers_sign_in_link = True
