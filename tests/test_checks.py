@@ -359,3 +359,48 @@ LOGGING = {
     )
     assert "wagtail_loginlimit.E001" in done.stderr
     assert done.stderr.count("'mac'") == 1, done.stderr
+
+
+def _cache(backend):
+    return {"default": {"BACKEND": f"django.core.cache.backends.{backend}"}}
+
+
+def test_a_dummy_cache_for_the_challenge_is_reported(settings):
+    """A dummy cache forgets used answers: one solved challenge would let
+    every login through for its 10 minutes."""
+    settings.CACHES = _cache("dummy.DummyCache")
+    [reported] = ours()["wagtail_loginlimit.W035"]
+    assert "one solved challenge lets every login through it" in reported.msg
+    assert "cache every process shares" in reported.hint
+
+
+def test_a_local_memory_cache_is_reported_by_the_deploy_check_only(settings):
+    settings.CACHES = _cache("locmem.LocMemCache")
+    assert "wagtail_loginlimit.W036" not in ours()
+    deploy = [
+        message
+        for message in run_checks(include_deployment_checks=True)
+        if message.id == "wagtail_loginlimit.W036"
+    ]
+    assert len(deploy) == 1
+    assert "one per process" in deploy[0].msg
+
+
+def test_a_shared_cache_for_the_challenge_is_not_reported(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "loginlimit_cache",
+        }
+    }
+    found = {m.id for m in run_checks(include_deployment_checks=True)}
+    assert not found & {"wagtail_loginlimit.W035", "wagtail_loginlimit.W036"}
+
+
+def test_the_challenge_cache_is_the_one_cache_alias_names(settings):
+    settings.CACHES = {
+        **_cache("locmem.LocMemCache"),
+        "attempts": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
+    settings.WAGTAIL_LOGINLIMIT = {"cache_alias": "attempts"}
+    assert "wagtail_loginlimit.W035" in ours()

@@ -7,10 +7,13 @@ from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import checks
+from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.utils.module_loading import import_string
 from wagtail.admin.views.account import password_reset_enabled
 
-from .code_settings import SETTING_NAME, code_settings
+from .code_settings import SETTING_NAME, code_settings, code_value
 from .conf import get_config
 from .storage import checks as _store_checks  # noqa: F401  (E020, E021)
 from .users import existing_usernames
@@ -288,6 +291,65 @@ def check_whitelist_only(app_configs=None, **kwargs):
             "whitelist_only off.",
             obj=SETTING_NAME,
             id="wagtail_loginlimit.W034",
+        )
+    ]
+
+
+CHALLENGE_CACHE_HINT = (
+    "Point {setting}['cache_alias'] at a cache every process shares (Redis, "
+    "Memcached or Django's database cache)."
+)
+
+
+def _challenge_cache():
+    """The cache that remembers used challenge answers and attack mode's
+    refused tries, or None when the plugin is off or the alias is unknown
+    (E001/E021 report that)."""
+    if code_settings(report=False).turned_off:
+        return None
+    alias = code_value("cache_alias", report=False)
+    if alias not in (getattr(settings, "CACHES", {}) or {}):
+        return None
+    try:
+        return caches[alias]
+    except Exception:  # a backend that cannot load: Django's own checks say why
+        return None
+
+
+@checks.register(checks.Tags.caches, checks.Tags.security)
+def check_challenge_cache(app_configs=None, **kwargs):
+    """W035: a dummy cache remembers nothing, so an answer to the challenge
+    could be sent again and again for its 10 minutes."""
+    if not isinstance(_challenge_cache(), DummyCache):
+        return []
+    return [
+        checks.Warning(
+            f"{SETTING_NAME}['cache_alias'] is a DummyCache: it remembers no used "
+            "challenge answer, so one solved challenge lets every login through "
+            "it for 10 minutes, and attack mode cannot count the tries refused "
+            "for want of the challenge.",
+            hint=CHALLENGE_CACHE_HINT.format(setting=SETTING_NAME),
+            obj=SETTING_NAME,
+            id="wagtail_loginlimit.W035",
+        )
+    ]
+
+
+@checks.register(checks.Tags.caches, checks.Tags.security, deploy=True)
+def check_challenge_cache_is_shared(app_configs=None, **kwargs):
+    """W036 (`check --deploy`): a local-memory cache is one per process, so a
+    used answer is remembered by the process that took it only."""
+    if not isinstance(_challenge_cache(), LocMemCache):
+        return []
+    return [
+        checks.Warning(
+            f"{SETTING_NAME}['cache_alias'] is a local-memory cache, one per "
+            "process: with several processes or servers a solved challenge can "
+            "be used once in each, and attack mode counts each process's "
+            "refused tries apart.",
+            hint=CHALLENGE_CACHE_HINT.format(setting=SETTING_NAME),
+            obj=SETTING_NAME,
+            id="wagtail_loginlimit.W036",
         )
     ]
 
