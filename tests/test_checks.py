@@ -344,6 +344,25 @@ def test_without_axes_but_with_its_middleware_the_error_names_the_fix(tmp_path):
     assert "HINT: Add 'axes' to INSTALLED_APPS, before 'wagtail_loginlimit'." in last
 
 
+def test_the_users_app_without_the_plugin_names_the_fix(tmp_path):
+    """`users_app.UsersAppConfig` (forget devices on the user edit screen)
+    without `wagtail_loginlimit` in INSTALLED_APPS: stopped at start-up with
+    an id and a hint, not a RuntimeError from the admin's URLs."""
+    done = manage_py_check(
+        tmp_path,
+        """
+from tests.settings import *  # noqa
+INSTALLED_APPS = [a for a in INSTALLED_APPS if a != "wagtail_loginlimit"]
+""",
+    )
+    assert done.returncode == 1
+    assert "RuntimeError" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    assert "wagtail_loginlimit.E008:" in last
+    assert "HINT: Add 'wagtail_loginlimit' to INSTALLED_APPS" in last
+
+
 def test_an_invalid_value_is_reported_once(tmp_path):
     done = manage_py_check(
         tmp_path,
