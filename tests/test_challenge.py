@@ -180,6 +180,38 @@ def test_a_login_form_without_the_field_is_refused_by_the_backend(
     assert "1 attempt remaining" in answered.content.decode()
 
 
+def test_the_last_try_before_the_lockout_is_no_way_around_the_challenge(
+    settings, user, hasher_calls
+):
+    """The backend's own reservation of the last try must not make the
+    challenge look "not due" (as if the try were refused anyway)."""
+    settings.WAGTAIL_LOGINLIMIT = {
+        "captcha_after": 2,
+        "challenge_cost": 10,
+        "allowed_retries": 3,
+    }
+    browser = Client()
+    for _ in range(2):  # the challenge is due, and one try is left
+        post(browser, path="/plain-login/")
+    checked = hasher_calls()
+    page = post(browser, password=PASSWORD, path="/plain-login/")
+    assert page.status_code == 200, "signed in without the challenge"
+    assert hasher_calls() == checked
+
+
+def test_a_form_that_checks_twice_is_asked_again_after_its_first_failure(
+    user, hasher_calls
+):
+    """A form that retries with the case swapped (caps lock): its first check
+    fails and makes the challenge due, so its second is refused unchecked."""
+    browser = Client()
+    post(browser)  # 1 failure: not due yet
+    one_check = hasher_calls()
+    page = post(browser, password=PASSWORD.swapcase(), path="/caps-lock-login/")
+    assert page.status_code == 200, "signed in without the challenge"
+    assert hasher_calls() == 2 * one_check, "only the first password was checked"
+
+
 def test_captcha_after_0_never_asks(settings, user):
     settings.WAGTAIL_LOGINLIMIT = {"captcha_after": 0}
     browser = Client()

@@ -484,9 +484,18 @@ def test_a_redis_cache_passes_the_checks(settings, cache_store):
     assert check_store() == []
 
 
-def test_the_database_store_needs_no_cache(settings):
-    settings.WAGTAIL_LOGINLIMIT = {"store": "database", "cache_alias": "nowhere"}
+def test_the_database_store_needs_no_redis_but_a_cache_that_exists(settings):
+    """Used challenge answers and attack mode's counts live in `cache_alias`
+    whatever the store: a missing one would refuse every solved challenge."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    }
+    settings.WAGTAIL_LOGINLIMIT = {"store": "database", "cache_alias": "default"}
     assert check_store() == []
+    settings.WAGTAIL_LOGINLIMIT = {"store": "database", "cache_alias": "nowhere"}
+    [error] = check_store()
+    assert error.id == "wagtail_loginlimit.E021"
+    assert "Add a cache named 'nowhere'" in error.hint
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import authenticate
 from django.contrib.auth import views as auth_views
+from django.core.exceptions import ValidationError
 from django.http import JsonResponse
 from django.urls import include, path
 from django.utils.crypto import constant_time_compare
@@ -89,6 +90,25 @@ class DomainLoginForm(LoginLimitAuthenticationForm):
         return f"{self.cleaned_data['username']}@corp.example"
 
 
+class CapsLockLoginForm(LoginLimitAuthenticationForm):
+    """Tries a wrong password again with its case swapped (caps lock was on):
+    two authenticate() calls in one request (test_challenge.py)."""
+
+    def clean(self):
+        try:
+            return super().clean()
+        except ValidationError:
+            password = self.cleaned_data.get("password") or ""
+            self.user_cache = authenticate(
+                self.request,
+                username=self.cleaned_data.get("username"),
+                password=password.swapcase(),
+            )
+            if self.user_cache is None:
+                raise
+            return self.cleaned_data
+
+
 counted_api_router = WagtailAPIRouter("wagtailapi_counted")
 counted_api_router.register_endpoint("pages", CountedPagesAPIViewSet)
 
@@ -136,6 +156,14 @@ urlpatterns = [
             template_name="wagtail_loginlimit/public/login.html",
         ),
         name="domain_login",
+    ),
+    path(
+        "caps-lock-login/",
+        auth_views.LoginView.as_view(
+            authentication_form=CapsLockLoginForm,
+            template_name="wagtail_loginlimit/public/login.html",
+        ),
+        name="caps_lock_login",
     ),
     # The README's snippet as written: the plain template the plugin ships.
     path(

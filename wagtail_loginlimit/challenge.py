@@ -68,7 +68,10 @@ def required(request: Any, username: str | None) -> bool:
     the client's failures (its own counters') reached `captcha_after`."""
     if request is None:
         return False
-    judged = decision.decide(request, username, reserve=False)
+    return _due(request, decision.decide(request, username, reserve=False))
+
+
+def _due(request: Any, judged: decision.Decision) -> bool:
     config = judged.config
     if config is None or not config.enabled or judged.refused:
         return False  # off, or refused anyway (the refusal answers)
@@ -140,26 +143,26 @@ def state_of(request: Any) -> str | None:
     return record.challenge if record is not None else None
 
 
-def required_before_login(request: Any, username: str | None) -> bool:
-    """`required`, asked by a login form before the password check: a login
-    view's answer is kept for `enforced`, which would otherwise read the same
-    counters again a moment later."""
-    due = required(request, username)
-    record = decision.record_of(request)
-    if record is not None and record.via_login_view:
-        record.challenge_due = (username, due)
-    return due
-
-
 def enforced(request: Any, username: str | None) -> bool:
     """Whether the backend must refuse this attempt: a login view's, due for
     the challenge, which no form passed."""
     record = decision.record_of(request)
     if record is None or not record.via_login_view or record.challenge == PASSED:
         return False
-    if record.challenge_due is not None and record.challenge_due[0] == username:
-        return record.challenge_due[1]  # the form asked for this very name
+    reserved = record.reserved
+    if reserved is not None and _is_for(request, reserved, username):
+        # The try reserved a moment ago by this authenticate(): its count is
+        # from before the reservation, so the reservation itself cannot make
+        # the last try look "busy" (refused anyway) and so not due.
+        return _due(request, reserved)
     return required(request, username)
+
+
+def _is_for(request: Any, judged: decision.Decision, username: str | None) -> bool:
+    if judged.client is None or judged.config is None:
+        return False
+    named = decision.identity(request, username, judged.config, judged.entry_point)
+    return named.username == judged.client.username
 
 
 # --- the built-in ALTCHA challenge ---

@@ -193,10 +193,6 @@ class AttemptRecord:
     via_login_view: bool = False
     # "passed" the challenge, or "refused" for want of it (nothing counted).
     challenge: str | None = None
-    # The login form's answer to "is the challenge due?" before any password
-    # was checked, with the name it was asked for: the backend reuses it
-    # instead of reading the counters again (`challenge.enforced`).
-    challenge_due: tuple[str | None, bool] | None = None
 
 
 def django_request(request: Any) -> HttpRequest | Any:

@@ -46,15 +46,15 @@ class LoginLimitFormMixin:
 
     def __init__(self, request=None, *args, **kwargs):
         super().__init__(request, *args, **kwargs)
-        self._add_challenge_if_due(challenge.required_before_login)
+        self._add_challenge_if_due()
 
-    def _add_challenge_if_due(self, required=challenge.required) -> None:
+    def _add_challenge_if_due(self) -> None:
         """The challenge field, once the client's failures reached
         `captcha_after` (for the name posted, if any)."""
         if challenge.FIELD_NAME in self.fields:
             return
         typed = self.data.get("username") if self.is_bound else None
-        if required(self.request, typed if isinstance(typed, str) else None):
+        if challenge.required(self.request, typed if isinstance(typed, str) else None):
             field = challenge.field()
             if challenge.offers_sign_in_link(self.request):
                 field.widget.offers_sign_in_link = True
@@ -62,7 +62,9 @@ class LoginLimitFormMixin:
 
     def clean(self):
         if challenge.FIELD_NAME in self.fields:
-            if challenge.FIELD_NAME in self.errors:
+            # Passed only if the field was cleaned without error: a field added
+            # after the fields were cleaned (a failure made it due) is not.
+            if challenge.FIELD_NAME not in self.cleaned_data:
                 # No challenge passed: no password is checked, nothing counted.
                 challenge.mark(self.request, challenge.REFUSED)
                 return self.cleaned_data

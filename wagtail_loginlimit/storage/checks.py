@@ -13,24 +13,27 @@ from .cache import redis_client
 
 @checks.register(checks.Tags.caches, checks.Tags.security)
 def check_store(app_configs=None, **kwargs):
-    """E020: the cache store on a cache that is not Redis; E021: on a cache
-    that does not exist."""
-    if code_settings(report=False).turned_off or (
-        code_value("store", report=False) != "cache"
-    ):
+    """E020: the cache store on a cache that is not Redis; E021: a
+    `cache_alias` that does not exist, whatever the store (the challenge's
+    used answers and attack mode's counts are kept there too)."""
+    if code_settings(report=False).turned_off:
         return []
+    in_cache = code_value("store", report=False) == "cache"
     alias = code_value("cache_alias", report=False)
     caches_setting = getattr(settings, "CACHES", {}) or {}
     if alias not in caches_setting:
+        kind = "a Redis cache" if in_cache else "a cache"
         return [
             checks.Error(
                 f"{SETTING_NAME}['cache_alias'] is {alias!r}, which is not in CACHES.",
-                hint=f"Add a Redis cache named {alias!r} to CACHES, or set "
+                hint=f"Add {kind} named {alias!r} to CACHES, or set "
                 "'cache_alias' to the name of one.",
                 obj=SETTING_NAME,
                 id="wagtail_loginlimit.E021",
             )
         ]
+    if not in_cache:
+        return []
     backend = caches_setting[alias].get("BACKEND", "")
     try:
         redis_client(caches[alias])
