@@ -384,7 +384,14 @@ def _cache(backend):
     return {"default": {"BACKEND": f"django.core.cache.backends.{backend}"}}
 
 
-def test_a_dummy_cache_for_the_challenge_is_reported(settings):
+@pytest.fixture
+def default_cache(settings):
+    """The database store with `cache_alias` at its default, in every env (the
+    redis env names a Redis cache of its own)."""
+    settings.WAGTAIL_LOGINLIMIT = {"store": "database", "cache_alias": "default"}
+
+
+def test_a_dummy_cache_for_the_challenge_is_reported(settings, default_cache):
     """A dummy cache forgets used answers: one solved challenge would let
     every login through for its 10 minutes."""
     settings.CACHES = _cache("dummy.DummyCache")
@@ -393,7 +400,9 @@ def test_a_dummy_cache_for_the_challenge_is_reported(settings):
     assert "cache every process shares" in reported.hint
 
 
-def test_a_local_memory_cache_is_reported_by_the_deploy_check_only(settings):
+def test_a_local_memory_cache_is_reported_by_the_deploy_check_only(
+    settings, default_cache
+):
     settings.CACHES = _cache("locmem.LocMemCache")
     assert "wagtail_loginlimit.W036" not in ours()
     deploy = [
@@ -405,7 +414,7 @@ def test_a_local_memory_cache_is_reported_by_the_deploy_check_only(settings):
     assert "one per process" in deploy[0].msg
 
 
-def test_a_shared_cache_for_the_challenge_is_not_reported(settings):
+def test_a_shared_cache_for_the_challenge_is_not_reported(settings, default_cache):
     settings.CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.db.DatabaseCache",
@@ -421,5 +430,5 @@ def test_the_challenge_cache_is_the_one_cache_alias_names(settings):
         **_cache("locmem.LocMemCache"),
         "attempts": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
     }
-    settings.WAGTAIL_LOGINLIMIT = {"cache_alias": "attempts"}
+    settings.WAGTAIL_LOGINLIMIT = {"store": "database", "cache_alias": "attempts"}
     assert "wagtail_loginlimit.W035" in ours()
