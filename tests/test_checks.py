@@ -332,14 +332,20 @@ AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
     assert "HINT: Add 'axes' to INSTALLED_APPS" in done.stderr
 
 
-def test_without_axes_but_with_its_middleware_the_error_names_the_fix(tmp_path):
-    """Django's own checks import every middleware, and axes' cannot load
-    without its app: the plugin stops first, with the same id and hint."""
-    done = manage_py_check(tmp_path, WITHOUT_AXES)
+def stopped_at_start_up(done) -> str:
+    """The ImproperlyConfigured line a failed `manage.py check` ended with
+    (the plugin's own message, not a RuntimeError from Django's loading)."""
     assert done.returncode == 1
     assert "RuntimeError" not in done.stderr
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    return last
+
+
+def test_without_axes_but_with_its_middleware_the_error_names_the_fix(tmp_path):
+    """Django's own checks import every middleware, and axes' cannot load
+    without its app: the plugin stops first, with the same id and hint."""
+    last = stopped_at_start_up(manage_py_check(tmp_path, WITHOUT_AXES))
     assert "wagtail_loginlimit.E002: 'axes' is not in INSTALLED_APPS" in last
     assert "HINT: Add 'axes' to INSTALLED_APPS, before 'wagtail_loginlimit'." in last
 
@@ -355,10 +361,7 @@ from tests.settings import *  # noqa
 INSTALLED_APPS = [a for a in INSTALLED_APPS if a != "wagtail_loginlimit"]
 """,
     )
-    assert done.returncode == 1
-    assert "RuntimeError" not in done.stderr
-    last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("django.core.exceptions.ImproperlyConfigured: ")
+    last = stopped_at_start_up(done)
     assert "wagtail_loginlimit.E008:" in last
     assert "HINT: Add 'wagtail_loginlimit' to INSTALLED_APPS" in last
 
